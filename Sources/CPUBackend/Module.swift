@@ -1,0 +1,1 @@
+// Module CPUBackend: filled in below.

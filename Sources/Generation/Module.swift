@@ -1,0 +1,1 @@
+// Module Generation: filled in below.

@@ -1,0 +1,1 @@
+// Module LlamaCore: filled in below.

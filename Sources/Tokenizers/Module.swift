@@ -1,0 +1,1 @@
+// Module Tokenizers: filled in below.
