@@ -1,0 +1,106 @@
+import Foundation
+import GGUF
+import LlamaCore
+
+/// The CPU backend. `.reference` runs the plain loops of `ReferenceOps` (the oracle);
+/// `.fast` runs the same math with SIMD and threads (`FastOps`), tested against the reference.
+public final class CPUBackend: Backend {
+    public enum Mode: String, Sendable { case reference, fast }
+
+    public let mode: Mode
+    public let pool: ThreadPool
+    private var kv: KVStorage?
+    private var ropeCache: (plan: ObjectIdentifier, params: String, table: RopeTable)?
+
+    public init(mode: Mode = .fast, threads: Int = ProcessInfo.processInfo.activeProcessorCount) {
+        self.mode = mode
+        pool = ThreadPool(threads: threads)
+    }
+
+    public var name: String { "cpu" }
+    public var deviceName: String { "CPU (\(mode.rawValue), \(pool.threads) threads)" }
+
+    public func upload(_ source: WeightSource) throws -> CPUWeight { CPUWeight(source) }
+
+    public func makeTensor(rows: Int, cols: Int) throws -> CPUTensor { CPUTensor(rows: rows, cols: cols) }
+
+    public func makeKVStorage(layers: Int, cells: Int, kvDim: Int) throws {
+        kv = KVStorage(layers: layers, cells: cells, kvDim: kvDim)
+    }
+
+    public func embed(_ out: CPUTensor, table: CPUWeight, plan: BatchPlan) throws {
+        for (t, token) in plan.tokens.enumerated() {
+            Dequantize.run(table.source.type, table.row(Int(token)), out.row(t), count: table.cols)
+        }
+    }
+
+    /// Norm weights are tiny vectors, so they are decoded on use whatever their type.
+    private func vector(_ w: CPUWeight) -> [Float] {
+        if w.source.type == .f32 { return Array(UnsafeBufferPointer(start: w.source.data.assumingMemoryBound(to: Float.self), count: w.cols * w.rows)) }
+        return Dequantize.toFloats(w.source.type, w.source.data, count: w.cols * w.rows)
+    }
+
+    public func rmsNorm(_ out: CPUTensor, _ x: CPUTensor, weight: CPUWeight, eps: Float, rows: Int) throws {
+        let w = vector(weight)
+        ReferenceOps.rmsNorm(out.data, x.data, w, rows: rows, dim: x.cols, eps: eps)
+    }
+
+    public func matmul(_ out: CPUTensor, _ x: CPUTensor, _ w: CPUWeight, bias: CPUWeight?, rows: Int) throws {
+        precondition(x.cols == w.cols && out.cols == w.rows, "matmul shapes: x \(x.cols), W \(w.rows)×\(w.cols), out \(out.cols)")
+        switch mode {
+        case .reference: ReferenceOps.matmul(out.data, x.data, w, rows: rows)
+        case .fast: FastOps.matmul(out.data, x.data, w, rows: rows, pool: pool)
+        }
+        if let bias {
+            let b = vector(bias)
+            for t in 0..<rows { for o in 0..<w.rows { out.row(t)[o] += b[o] } }
+        }
+    }
+
+    public func rope(_ x: CPUTensor, heads: Int, headDim: Int, params: RopeParams, freqFactors: CPUWeight?, plan: BatchPlan) throws {
+        let factors = freqFactors.map(vector)
+        switch mode {
+        case .reference:
+            ReferenceOps.rope(x.data, rows: plan.rows, heads: heads, headDim: headDim, positions: plan.positions, params: params, factors: factors)
+        case .fast:
+            let key = "\(params)\(factors ?? [])"
+            if ropeCache?.plan != ObjectIdentifier(plan) || ropeCache?.params != key {
+                ropeCache = (ObjectIdentifier(plan), key, RopeTable(positions: plan.positions, params: params, factors: factors))
+            }
+            ropeCache!.table.apply(x.data, rows: plan.rows, heads: heads, headDim: headDim)
+        }
+    }
+
+    public func storeKV(layer: Int, k: CPUTensor, v: CPUTensor, plan: BatchPlan) throws {
+        guard let kv else { throw ModelError.backend("KV storage was not allocated") }
+        for (t, cell) in plan.cells.enumerated() {
+            kv.key(layer, Int(cell)).update(from: k.row(t), count: kv.kvDim)
+            kv.value(layer, Int(cell)).update(from: v.row(t), count: kv.kvDim)
+        }
+    }
+
+    public func attention(_ out: CPUTensor, q: CPUTensor, layer: Int, heads: Int, kvHeads: Int, headDim: Int, plan: BatchPlan) throws {
+        guard let kv else { throw ModelError.backend("KV storage was not allocated") }
+        let k = UnsafePointer(kv.key(layer, 0)), v = UnsafePointer(kv.value(layer, 0))
+        switch mode {
+        case .reference: ReferenceOps.attention(out.data, q: q.data, k: k, v: v, heads: heads, kvHeads: kvHeads, headDim: headDim, plan: plan)
+        case .fast: FastOps.attention(out.data, q: q.data, k: k, v: v, heads: heads, kvHeads: kvHeads, headDim: headDim, plan: plan, pool: pool)
+        }
+    }
+
+    public func swiglu(_ out: CPUTensor, gate: CPUTensor, up: CPUTensor, rows: Int) throws {
+        ReferenceOps.swiglu(out.data, gate: gate.data, up: up.data, count: rows * gate.cols)
+    }
+
+    public func add(_ x: CPUTensor, _ y: CPUTensor, rows: Int) throws {
+        for i in 0..<rows * x.cols { x.data[i] += y.data[i] }
+    }
+
+    public func gatherRows(_ out: CPUTensor, _ x: CPUTensor, rows: [Int]) throws {
+        for (i, r) in rows.enumerated() { out.row(i).update(from: x.row(r), count: x.cols) }
+    }
+
+    public func read(_ t: CPUTensor, rows: Int) throws -> [Float] {
+        Array(UnsafeBufferPointer(start: t.data, count: rows * t.cols))
+    }
+}

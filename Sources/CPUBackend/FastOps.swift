@@ -1,0 +1,95 @@
+import Foundation
+import GGUF
+import LlamaCore
+
+/// Threaded, vectorised versions of the reference ops. Each output element is computed by
+/// exactly one code path whatever the batch size, so results do not depend on batching.
+enum FastOps {
+    /// out (T, O) = x (T, D) · Wᵀ; output rows are split over threads, each weight row is
+    /// decoded once into a per-thread buffer and used for every row of the batch.
+    static func matmul(_ out: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, _ w: CPUWeight, rows T: Int, pool: ThreadPool) {
+        let D = w.cols, O = w.rows
+        pool.parallelFor(O, minimumChunk: 16) { range in
+            if w.source.type == .f32 {
+                let base = w.source.data.assumingMemoryBound(to: Float.self)
+                for o in range { for t in 0..<T { out[t * O + o] = SIMDMath.dot(base + o * D, x + t * D, D) } }
+                return
+            }
+            let buf = UnsafeMutablePointer<Float>.allocate(capacity: D)
+            defer { buf.deallocate() }
+            for o in range {
+                Dequantize.run(w.source.type, w.row(o), buf, count: D)
+                for t in 0..<T { out[t * O + o] = SIMDMath.dot(buf, x + t * D, D) }
+            }
+        }
+    }
+
+    /// Attention with rows × heads split over threads; scores use SIMD dots, the V sum axpy.
+    static func attention(_ out: UnsafeMutablePointer<Float>, q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>,
+                          heads: Int, kvHeads: Int, headDim: Int, plan: BatchPlan, pool: ThreadPool) {
+        let kvDim = kvHeads * headDim, qDim = heads * headDim
+        let scale = 1 / Float(headDim).squareRoot()
+        let group = heads / kvHeads
+        let maxVisible = (0..<plan.rows).map { Int(plan.visibleOffsets[$0 + 1] - plan.visibleOffsets[$0]) }.max() ?? 0
+        plan.visibleCells.withUnsafeBufferPointer { cells in
+            pool.parallelFor(plan.rows * heads) { range in
+                let scores = UnsafeMutablePointer<Float>.allocate(capacity: max(1, maxVisible))
+                defer { scores.deallocate() }
+                for job in range {
+                    let t = job / heads, h = job % heads, kvh = h / group
+                    let lo = Int(plan.visibleOffsets[t]), n = Int(plan.visibleOffsets[t + 1]) - lo
+                    let qh = q + t * qDim + h * headDim
+                    var m = -Float.infinity
+                    for j in 0..<n {
+                        let s = SIMDMath.dot(qh, k + Int(cells[lo + j]) * kvDim + kvh * headDim, headDim) * scale
+                        scores[j] = s
+                        m = max(m, s)
+                    }
+                    var sum: Float = 0
+                    for j in 0..<n { scores[j] = exp(scores[j] - m); sum += scores[j] }
+                    let o = out + t * qDim + h * headDim
+                    o.update(repeating: 0, count: headDim)
+                    let inv = 1 / sum
+                    for j in 0..<n { SIMDMath.axpy(o, scores[j] * inv, v + Int(cells[lo + j]) * kvDim + kvh * headDim, headDim) }
+                }
+            }
+        }
+    }
+}
+
+/// cos/sin of every (row, pair) of one batch, computed once and used by every layer.
+struct RopeTable {
+    let pairs: Int
+    let style: RopeStyle
+    let cosines: [Float], sines: [Float]
+
+    init(positions: [Int32], params p: RopeParams, factors: [Float]?) {
+        pairs = p.dims / 2
+        style = p.style
+        var c = [Float](), s = [Float]()
+        c.reserveCapacity(positions.count * pairs); s.reserveCapacity(positions.count * pairs)
+        for pos in positions {
+            for i in 0..<pairs {
+                let (ci, si) = ReferenceOps.ropeAngle(position: pos, pair: i, params: p, factor: factors?[i] ?? 1)
+                c.append(ci); s.append(si)
+            }
+        }
+        cosines = c; sines = s
+    }
+
+    func apply(_ x: UnsafeMutablePointer<Float>, rows: Int, heads: Int, headDim: Int) {
+        let half = pairs
+        for t in 0..<rows {
+            for h in 0..<heads {
+                let head = x + (t * heads + h) * headDim
+                for i in 0..<pairs {
+                    let c = cosines[t * pairs + i], s = sines[t * pairs + i]
+                    let (a, b) = style == .normal ? (2 * i, 2 * i + 1) : (i, i + half)
+                    let x0 = head[a], x1 = head[b]
+                    head[a] = x0 * c - x1 * s
+                    head[b] = x0 * s + x1 * c
+                }
+            }
+        }
+    }
+}

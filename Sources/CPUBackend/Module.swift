@@ -1,1 +1,0 @@
-// Module CPUBackend: filled in below.

@@ -1,1 +1,0 @@
-// Module LlamaCore: filled in below.

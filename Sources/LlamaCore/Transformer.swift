@@ -1,0 +1,120 @@
+import GGUF
+
+/// The LLaMA forward pass, written once against `Backend`. A call takes a batch of
+/// (token, position, sequences) entries and returns the logits of the entries that ask for them.
+public final class Transformer<B: Backend> {
+    public let config: ModelConfig
+    public let backend: B
+    public let weights: ModelWeights<B.Weight>
+    public private(set) var cells: KVCells
+    /// Called with (layer, hidden state [T, D]) after each layer when set: `verify` compares these.
+    public var layerObserver: ((Int, [Float]) -> Void)?
+
+    private var scratch: Scratch?
+
+    /// Run state: every activation buffer, sized for `capacity` rows and reused across calls.
+    struct Scratch {
+        let capacity: Int
+        let x, xb, q, k, v, att, proj, gate, up, logits: B.Tensor
+    }
+
+    public init(config: ModelConfig, weights: ModelWeights<B.Weight>, backend: B, cacheCells: Int? = nil) throws {
+        self.config = config
+        self.backend = backend
+        self.weights = weights
+        let cellCount = cacheCells ?? config.contextLength
+        cells = KVCells(capacity: cellCount)
+        try backend.makeKVStorage(layers: config.layers, cells: cellCount, kvDim: config.kvDim)
+    }
+
+    /// Loads config and weights from a GGUF file onto `backend`.
+    public convenience init(gguf: GGUFFile, backend: B, cacheCells: Int? = nil) throws {
+        let config = try ModelConfig(gguf: gguf)
+        let weights = try ModelWeights<B.Weight>.load(from: gguf, config: config, backend: backend)
+        try self.init(config: config, weights: weights, backend: backend, cacheCells: cacheCells ?? min(config.contextLength, 4096))
+    }
+
+    public var cacheCapacity: Int { cells.capacity }
+
+    /// Logits of the entries with `wantsLogits`, in batch order, each row `vocabSize` long.
+    public func forward(_ batch: [BatchEntry]) throws -> [[Float]] {
+        let c = config
+        guard !batch.isEmpty else { throw ModelError.invalidBatch("empty batch") }
+        for e in batch {
+            guard e.token >= 0, e.token < c.vocabSize else { throw ModelError.invalidToken(id: e.token, vocabSize: c.vocabSize) }
+            guard e.position >= 0, e.position < c.contextLength else { throw ModelError.contextOverflow(needed: e.position + 1, context: c.contextLength) }
+            guard !e.sequences.isEmpty else { throw ModelError.invalidBatch("entry without a sequence") }
+        }
+        let plan = try makePlan(batch)
+        let s = try scratch(for: batch.count)
+        let T = batch.count
+        let rope = RopeParams(base: c.ropeBase, dims: c.ropeDim, style: c.ropeStyle, positionScale: c.ropeScale)
+
+        // token embeddings
+        try backend.embed(s.x, table: weights.tokenEmbedding, plan: plan)
+        for (l, w) in weights.layers.enumerated() {
+            // attention: x += Wo · attend(rope(Wq·n), rope(Wk·n), Wv·n), n = rmsnorm(x)
+            try backend.rmsNorm(s.xb, s.x, weight: w.attnNorm, eps: c.normEps, rows: T)
+            try backend.matmul(s.q, s.xb, w.wq, bias: w.bq, rows: T)
+            try backend.matmul(s.k, s.xb, w.wk, bias: w.bk, rows: T)
+            try backend.matmul(s.v, s.xb, w.wv, bias: w.bv, rows: T)
+            try backend.rope(s.q, heads: c.heads, headDim: c.headDim, params: rope, freqFactors: weights.ropeFreqFactors, plan: plan)
+            try backend.rope(s.k, heads: c.kvHeads, headDim: c.headDim, params: rope, freqFactors: weights.ropeFreqFactors, plan: plan)
+            try backend.storeKV(layer: l, k: s.k, v: s.v, plan: plan)
+            try backend.attention(s.att, q: s.q, layer: l, heads: c.heads, kvHeads: c.kvHeads, headDim: c.headDim, plan: plan)
+            try backend.matmul(s.proj, s.att, w.wo, bias: nil, rows: T)
+            try backend.add(s.x, s.proj, rows: T)
+            // feed-forward: x += W2 · (silu(W1·n) ⊙ W3·n), n = rmsnorm(x)
+            try backend.rmsNorm(s.xb, s.x, weight: w.ffnNorm, eps: c.normEps, rows: T)
+            try backend.matmul(s.gate, s.xb, w.gate, bias: nil, rows: T)
+            try backend.matmul(s.up, s.xb, w.up, bias: nil, rows: T)
+            try backend.swiglu(s.gate, gate: s.gate, up: s.up, rows: T)
+            try backend.matmul(s.proj, s.gate, w.down, bias: nil, rows: T)
+            try backend.add(s.x, s.proj, rows: T)
+            if let observe = layerObserver { observe(l, try backend.read(s.x, rows: T)) }
+        }
+
+        // final norm and classifier, only for the rows that want logits
+        let wanted = batch.indices.filter { batch[$0].wantsLogits }
+        guard !wanted.isEmpty else { return [] }
+        try backend.gatherRows(s.xb, s.x, rows: wanted)
+        try backend.rmsNorm(s.proj, s.xb, weight: weights.outputNorm, eps: c.normEps, rows: wanted.count)
+        try backend.matmul(s.logits, s.proj, weights.output, bias: nil, rows: wanted.count)
+        let flat = try backend.read(s.logits, rows: wanted.count)
+        return (0..<wanted.count).map { Array(flat[$0 * c.vocabSize..<($0 + 1) * c.vocabSize]) }
+    }
+
+    /// Places the batch in the cache and works out what each row may attend to.
+    func makePlan(_ batch: [BatchEntry]) throws -> BatchPlan {
+        let placed = try cells.place(batch)
+        var offsets: [Int32] = [0], visible: [Int32] = []
+        for e in batch {
+            visible += cells.visible(to: e)
+            offsets.append(Int32(visible.count))
+        }
+        return BatchPlan(tokens: batch.map { Int32($0.token) }, positions: batch.map { Int32($0.position) },
+                         cells: placed, visibleOffsets: offsets, visibleCells: visible)
+    }
+
+    private func scratch(for rows: Int) throws -> Scratch {
+        if let s = scratch, s.capacity >= rows { return s }
+        let c = config
+        let n = max(rows, 1)
+        let s = Scratch(capacity: n,
+                        x: try backend.makeTensor(rows: n, cols: c.dim), xb: try backend.makeTensor(rows: n, cols: c.dim),
+                        q: try backend.makeTensor(rows: n, cols: c.qDim), k: try backend.makeTensor(rows: n, cols: c.kvDim),
+                        v: try backend.makeTensor(rows: n, cols: c.kvDim), att: try backend.makeTensor(rows: n, cols: c.qDim),
+                        proj: try backend.makeTensor(rows: n, cols: c.dim),
+                        gate: try backend.makeTensor(rows: n, cols: c.ffnDim), up: try backend.makeTensor(rows: n, cols: c.ffnDim),
+                        logits: try backend.makeTensor(rows: n, cols: c.vocabSize))
+        scratch = s
+        return s
+    }
+
+    // MARK: - Sequences
+
+    public func copySequence(_ source: Int, to destination: Int) { cells.copySequence(source, to: destination) }
+    public func removeSequence(_ seq: Int) { cells.removeSequence(seq) }
+    public func resetCache() { cells.clear() }
+    public var freeCells: Int { cells.freeCount }
+}
