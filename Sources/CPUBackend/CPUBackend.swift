@@ -10,7 +10,7 @@ public final class CPUBackend: Backend {
     public let mode: Mode
     public let pool: ThreadPool
     private var kv: KVStorage?
-    private var ropeCache: (plan: ObjectIdentifier, params: String, table: RopeTable)?
+    private var ropeCache: (positions: [Int32], params: String, table: RopeTable)?
 
     public init(mode: Mode = .fast, threads: Int = ProcessInfo.processInfo.activeProcessorCount) {
         self.mode = mode
@@ -64,8 +64,9 @@ public final class CPUBackend: Backend {
             ReferenceOps.rope(x.data, rows: plan.rows, heads: heads, headDim: headDim, positions: plan.positions, params: params, factors: factors)
         case .fast:
             let key = "\(params)\(factors ?? [])"
-            if ropeCache?.plan != ObjectIdentifier(plan) || ropeCache?.params != key {
-                ropeCache = (ObjectIdentifier(plan), key, RopeTable(positions: plan.positions, params: params, factors: factors))
+            // Keyed by content: a freed plan's address can be reused by the next one.
+            if ropeCache?.positions != plan.positions || ropeCache?.params != key {
+                ropeCache = (plan.positions, key, RopeTable(positions: plan.positions, params: params, factors: factors))
             }
             ropeCache!.table.apply(x.data, rows: plan.rows, heads: heads, headDim: headDim)
         }

@@ -7,8 +7,10 @@ public struct WeightSource {
     public let rows: Int
     public let cols: Int
     public let data: UnsafeRawPointer
-    public init(name: String, type: TensorType, rows: Int, cols: Int, data: UnsafeRawPointer) {
-        self.name = name; self.type = type; self.rows = rows; self.cols = cols; self.data = data
+    /// Keeps the memory map alive as long as a backend holds on to this weight.
+    public let owner: AnyObject?
+    public init(name: String, type: TensorType, rows: Int, cols: Int, data: UnsafeRawPointer, owner: AnyObject?) {
+        self.name = name; self.type = type; self.rows = rows; self.cols = cols; self.data = data; self.owner = owner
     }
 }
 

@@ -30,7 +30,7 @@ public struct ModelWeights<W> {
             var dims = t.dims
             while dims.count > shape.count, dims.last == 1 { dims.removeLast() }
             guard dims == shape else { throw ModelError.shapeMismatch(tensor: name, expected: shape, found: t.dims) }
-            return WeightSource(name: name, type: t.type, rows: t.rowCount, cols: t.dims[0], data: gguf.data(for: t))
+            return WeightSource(name: name, type: t.type, rows: t.rowCount, cols: t.dims[0], data: gguf.data(for: t), owner: gguf)
         }
         func load(_ name: String, _ shape: [Int]) throws -> W { try backend.upload(find(name, shape)) }
         func optional(_ name: String, _ shape: [Int]) throws -> W? {

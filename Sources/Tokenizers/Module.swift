@@ -1,1 +1,0 @@
-// Module Tokenizers: filled in below.
