@@ -118,3 +118,22 @@ public final class Transformer<B: Backend> {
     public func resetCache() { cells.clear() }
     public var freeCells: Int { cells.freeCount }
 }
+
+/// A loaded model with its backend hidden: what generation, experiments and the CLI use.
+public protocol LanguageModel: AnyObject {
+    var config: ModelConfig { get }
+    var backendName: String { get }
+    var deviceName: String { get }
+    var cacheCapacity: Int { get }
+    var freeCells: Int { get }
+    var layerObserver: ((Int, [Float]) -> Void)? { get set }
+    func forward(_ batch: [BatchEntry]) throws -> [[Float]]
+    func copySequence(_ source: Int, to destination: Int)
+    func removeSequence(_ seq: Int)
+    func resetCache()
+}
+
+extension Transformer: LanguageModel {
+    public var backendName: String { backend.name }
+    public var deviceName: String { backend.deviceName }
+}

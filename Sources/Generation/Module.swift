@@ -1,1 +1,0 @@
-// Module Generation: filled in below.

@@ -1,0 +1,73 @@
+import ArgumentParser
+import Foundation
+import GGUF
+import LlamaCore
+
+/// Prompt processing and generation speed, llama-bench style: pp<P> is one batch of P prompt
+/// tokens, tg<N> is N single-token steps; each repeated, reported as mean ± sd tokens/s.
+struct Bench: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Measure prompt (pp) and generation (tg) tokens/s.")
+
+    @OptionGroup var model: ModelOption
+    @OptionGroup var backend: BackendOptions
+    @Option(name: [.short, .customLong("n-prompt")], help: "Prompt tokens (0 = skip).") var p: Int = 512
+    @Option(name: [.short, .customLong("n-gen")], help: "Generated tokens (0 = skip).") var n: Int = 128
+    @Option(name: [.short, .customLong("repetitions")], help: "Repetitions of each test.") var r: Int = 3
+    @Flag(help: "Print a JSON array, one object per test.") var json = false
+
+    func validate() throws {
+        guard p >= 0, n >= 0, p + n > 0 else { throw ValidationError("-p and -n must be ≥ 0 and not both 0") }
+        guard r >= 1 else { throw ValidationError("-r must be at least 1") }
+    }
+
+    func run() throws {
+        let (gguf, lm) = try backend.load(model.model)
+        let limit = min(lm.config.contextLength, lm.cacheCapacity)
+        guard max(p, n) <= limit else { throw InvalidInput(description: "the test needs \(max(p, n)) positions but the context holds \(limit) tokens") }
+        // Random but fixed token ids: speed does not depend on which tokens they are.
+        var rng = SystemRandomNumberGenerator()
+        let vocab = lm.config.vocabSize
+        let promptIds = (0..<p).map { _ in Int.random(in: 0..<vocab, using: &rng) }
+
+        var results: [[String: Any]] = []
+        func measure(_ test: String, prompt: Int, gen: Int, _ body: () throws -> Void) throws {
+            try body() // warm-up: page in weights, size buffers
+            var rates: [Double] = []
+            for _ in 0..<r {
+                let start = Date()
+                try body()
+                rates.append(Double(prompt + gen) / Date().timeIntervalSince(start))
+            }
+            let mean = rates.reduce(0, +) / Double(rates.count)
+            let sd = rates.count > 1 ? (rates.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(rates.count - 1)).squareRoot() : 0
+            results.append(["test": test, "n_prompt": prompt, "n_gen": gen, "batch": 1, "threads": backend.threadCount,
+                            "backend": lm.backendName, "device": lm.deviceName, "tokens_per_second": mean, "stddev": sd,
+                            "samples_ts": rates, "model": (model.model as NSString).lastPathComponent,
+                            "model_size": gguf.file.size, "model_params": gguf.tensors.reduce(0) { $0 + $1.elementCount }])
+            if !json { print(String(format: "| %-28@ | %10@ | %6@ | %7d | %8@ | %10.2f ± %.2f |", (model.model as NSString).lastPathComponent,
+                                    formatBytes(gguf.file.size), lm.backendName, backend.threadCount, test, mean, sd)) }
+        }
+
+        if !json {
+            print("| model                        |       size | backend| threads |     test |          t/s |")
+            print("| ---------------------------- | ---------- | ------ | ------- | -------- | ------------ |")
+        }
+        if p > 0 {
+            try measure("pp\(p)", prompt: p, gen: 0) {
+                lm.resetCache()
+                _ = try lm.forward(.prompt(promptIds))
+            }
+        }
+        if n > 0 {
+            try measure("tg\(n)", prompt: 0, gen: n) {
+                lm.resetCache()
+                var token = lm.config.vocabSize / 2
+                for pos in 0..<n {
+                    let logits = try lm.forward([BatchEntry(token: token, position: pos, wantsLogits: true)])[0]
+                    token = logits.indices.max { logits[$0] < logits[$1] }!
+                }
+            }
+        }
+        if json { print(try jsonLine(results)) }
+    }
+}

@@ -1,0 +1,65 @@
+import ArgumentParser
+import Foundation
+import GGUF
+import LlamaCore
+import Tokenizers
+
+struct Eval: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Run the model over a prompt and write the logits of every position.")
+
+    @OptionGroup var model: ModelOption
+    @OptionGroup var backend: BackendOptions
+    @Option(help: "Prompt text (tokenized as the model's metadata says, BOS included).") var prompt: String?
+    @Option(help: "Comma-separated token ids, used verbatim (no BOS added).") var tokens: String?
+    @Option(help: "Write logits as a float32 .npy of shape [n_tokens, n_vocab].") var dumpLogits: String?
+    @Flag(help: "Print a JSON summary.") var json = false
+
+    func validate() throws {
+        guard (prompt == nil) != (tokens == nil) else { throw ValidationError("give exactly one of --prompt or --tokens") }
+    }
+
+    func run() throws {
+        let (gguf, lm) = try backend.load(model.model)
+        let ids: [Int]
+        if let tokens {
+            ids = try tokens.split(separator: ",").map {
+                guard let v = Int($0.trimmingCharacters(in: .whitespaces)) else { throw ValidationError("--tokens: '\($0)' is not an integer") }
+                return v
+            }
+        } else {
+            ids = try loadTokenizer(from: gguf).encode(prompt!, addSpecial: true, parseSpecial: false)
+        }
+        guard !ids.isEmpty else { throw ValidationError("no tokens to evaluate") }
+        let limit = min(lm.config.contextLength, lm.cacheCapacity)
+        guard ids.count <= limit else { throw InvalidInput(description: "the prompt is \(ids.count) tokens long but the context holds \(limit) tokens") }
+        let start = Date()
+        let rows = try lm.forward(.prompt(ids, allLogits: true))
+        let seconds = Date().timeIntervalSince(start)
+        if let out = dumpLogits { try NpyWriter.write(rows, to: out) }
+        let top = rows.map { row in row.indices.max { row[$0] < row[$1] }! }
+        if json {
+            print(try jsonLine(["tokens": ids, "n_vocab": lm.config.vocabSize, "top1": top, "seconds": seconds,
+                                "backend": lm.backendName, "logits": dumpLogits ?? NSNull()]))
+        } else {
+            print("evaluated \(ids.count) tokens on \(lm.deviceName) in \(String(format: "%.3f", seconds)) s")
+            print("argmax per position: \(top.map(String.init).joined(separator: " "))")
+            if let out = dumpLogits { print("logits [\(ids.count), \(lm.config.vocabSize)] written to \(out)") }
+        }
+    }
+}
+
+/// Writes float32 C-order `.npy` files (format version 1.0).
+enum NpyWriter {
+    static func write(_ rows: [[Float]], to path: String) throws {
+        let cols = rows.first?.count ?? 0
+        var header = "{'descr': '<f4', 'fortran_order': False, 'shape': (\(rows.count), \(cols)), }"
+        let total = 10 + header.utf8.count + 1
+        header += String(repeating: " ", count: (64 - total % 64) % 64) + "\n"
+        var data = Data([0x93]) + Data("NUMPY".utf8) + Data([1, 0])
+        let n = UInt16(header.utf8.count)
+        data += Data([UInt8(n & 0xFF), UInt8(n >> 8)]) + Data(header.utf8)
+        data.reserveCapacity(data.count + rows.count * cols * 4)
+        for row in rows { row.withUnsafeBytes { data.append(contentsOf: $0) } }
+        guard FileManager.default.createFile(atPath: path, contents: data) else { throw InvalidInput(description: "cannot write '\(path)'") }
+    }
+}

@@ -1,0 +1,63 @@
+import ArgumentParser
+import CPUBackend
+import Foundation
+import GGUF
+import LlamaCore
+import Tokenizers
+
+struct ModelOption: ParsableArguments {
+    @Option(name: [.short, .customLong("model")], help: "Path to a GGUF model file.")
+    var model: String
+}
+
+enum BackendKind: String, ExpressibleByArgument, CaseIterable { case cpu, reference }
+
+struct BackendOptions: ParsableArguments {
+    @Option(help: "Where to run: cpu (fast CPU paths) or reference (the plain CPU oracle loops).")
+    var backend: BackendKind = .cpu
+
+    @Option(name: [.short, .customLong("threads")], help: "CPU threads (default: all cores).")
+    var threads: Int?
+
+    @Option(help: "KV cache cells (default: the model's context, at most 4096).")
+    var cacheCells: Int?
+
+    func validate() throws {
+        if let t = threads, t < 1 { throw ValidationError("--threads must be at least 1, got \(t)") }
+        if let c = cacheCells, c < 1 { throw ValidationError("--cache-cells must be at least 1, got \(c)") }
+    }
+
+    var threadCount: Int { threads ?? ProcessInfo.processInfo.activeProcessorCount }
+
+    /// Opens the file and loads the model onto the chosen backend.
+    func load(_ path: String) throws -> (GGUFFile, any LanguageModel) {
+        let gguf = try GGUFFile(path: path)
+        switch backend {
+        case .cpu, .reference:
+            let cpu = CPUBackend(mode: backend == .cpu ? .fast : .reference, threads: threadCount)
+            return (gguf, try Transformer(gguf: gguf, backend: cpu, cacheCells: cacheCells))
+        }
+    }
+}
+
+/// Human-readable byte counts.
+func formatBytes(_ n: Int) -> String {
+    let units = ["B", "KiB", "MiB", "GiB", "TiB"]
+    var v = Double(n), i = 0
+    while v >= 1024 && i < units.count - 1 { v /= 1024; i += 1 }
+    return i == 0 ? "\(n) B" : String(format: "%.2f %@", v, units[i])
+}
+
+/// One-line JSON from Foundation objects, keys sorted for stable output.
+func jsonLine(_ object: Any) throws -> String {
+    let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
+    return String(decoding: data, as: UTF8.self)
+}
+
+/// Standard error, for progress and diagnostics that must not mix with piped output.
+var standardError = FileHandle.standardError
+extension FileHandle: @retroactive TextOutputStream {
+    public func write(_ string: String) { write(Data(string.utf8)) }
+}
+
+var stderrIsTerminal: Bool { isatty(fileno(stderr)) != 0 }

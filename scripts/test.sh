@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Installs dependencies, then runs every test. Fixtures are read from $LLAMACL_FIXTURES
+# (default ../shared/fixtures); tests that need them are skipped by name when absent (failed in CI).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/setup.sh
+export LLAMACL_FIXTURES="${LLAMACL_FIXTURES:-$(cd .. && pwd)/shared/fixtures}"
+swift build --build-tests
+swift test --skip-build "$@"
