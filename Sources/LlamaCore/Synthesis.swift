@@ -142,7 +142,7 @@ public struct ModelSynthesizer {
     }
 
     /// A byte-level SentencePiece vocabulary: <unk>, <s>, </s>, the 256 byte tokens, the
-    /// printable ASCII characters and "▁"-prefixed letters, padded with unused tokens to `size`.
+    /// printable ASCII characters, letters with "▁", letter pairs and triples, padded with unused tokens to `size`.
     /// Any text encodes (byte fallback), and llama.cpp reads it as an ordinary `llama` tokenizer.
     public static func builtinByteVocabulary(size: Int) -> [(String, GGUFValue)] {
         var tokens = ["<unk>", "<s>", "</s>"], types = [2, 3, 3]
@@ -150,6 +150,13 @@ public struct ModelSynthesizer {
         for c in 33..<127 { tokens.append(String(UnicodeScalar(UInt8(c)))); types.append(1) }
         tokens.append("\u{2581}"); types.append(1)
         for c in Array("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ") { tokens.append("\u{2581}\(c)"); types.append(1) }
+        // Letter pairs and triples, bare and word-initial, so a random model's output looks like text.
+        let letters = Array("abcdefghijklmnopqrstuvwxyz").map(String.init)
+        let pairs = letters.flatMap { a in letters.map { a + $0 } }
+        let triples = pairs.flatMap { ab in letters.map { ab + $0 } }
+        for piece in pairs + triples {
+            for word in [piece, "\u{2581}" + piece] where tokens.count < size { tokens.append(word); types.append(1) }
+        }
         while tokens.count < size { tokens.append("<unused\(tokens.count)>"); types.append(5) }
         let n = min(size, tokens.count)
         let scores = (0..<n).map { i -> Float in types[i] == 1 ? -Float(i) : 0 }
