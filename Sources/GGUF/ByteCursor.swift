@@ -43,8 +43,25 @@ struct ByteCursor {
             throw GGUFError.truncated(what: what(), offset: offset, needed: Int(clamping: n), fileSize: size)
         }
         let bytes = UnsafeRawBufferPointer(start: base + offset, count: Int(n))
-        guard let s = String(validating: bytes, as: UTF8.self) else { throw GGUFError.invalidString(what: what(), offset: start) }
+        guard let s = Self.validUTF8(bytes) else { throw GGUFError.invalidString(what: what(), offset: start) }
         offset += Int(n)
         return s
+    }
+
+    /// Strict UTF-8 decoding (no overlongs, surrogates or truncated sequences), nil if invalid.
+    /// String(validating:as:) needs macOS 15; the package supports macOS 13.
+    static func validUTF8(_ bytes: UnsafeRawBufferPointer) -> String? {
+        if #available(macOS 15, iOS 18, tvOS 18, watchOS 11, visionOS 2, *) {
+            return String(validating: bytes, as: UTF8.self)
+        }
+        var parser = Unicode.UTF8.ForwardParser()
+        var it = bytes.makeIterator()
+        while true {
+            switch parser.parseScalar(from: &it) {
+            case .valid: continue
+            case .emptyInput: return String(decoding: bytes, as: UTF8.self)
+            case .error: return nil
+            }
+        }
     }
 }

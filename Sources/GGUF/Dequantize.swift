@@ -3,10 +3,12 @@
 public enum Dequantize {
     /// Decode `count` elements (a whole number of blocks) of `type` from `src` into `dst`.
     public static func run(_ type: TensorType, _ src: UnsafeRawPointer, _ dst: UnsafeMutablePointer<Float>, count: Int) {
+        precondition(count % type.blockSize == 0, "caller must pass whole blocks")
         let nb = count / type.blockSize
         let bs = type.bytesPerBlock
         switch type {
-        case .f32: dst.update(from: src.assumingMemoryBound(to: Float.self), count: count)
+        // Raw copy: with a small general.alignment an F32 tensor need not be 4-byte aligned.
+        case .f32: UnsafeMutableRawPointer(dst).copyMemory(from: src, byteCount: 4 * count)
         case .f16: for i in 0..<count { dst[i] = Half.toFloat(src.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)) }
         case .bf16: for i in 0..<count { dst[i] = Half.bf16ToFloat(src.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)) }
         case .q4_0: for b in 0..<nb { q4_0(src + b * bs, dst + b * 32) }

@@ -20,7 +20,8 @@ public struct GGUFWriter {
 
     public mutating func set(_ key: String, _ value: GGUFValue) {
         if let i = metadata.firstIndex(where: { $0.0 == key }) { metadata[i].1 = value } else { metadata.append((key, value)) }
-        if key == "general.alignment", case let .uint32(a) = value { alignment = Int(a) }
+        // Only a usable alignment changes the layout; a bad one is written as given (the reader rejects it).
+        if key == "general.alignment", case let .uint32(a) = value, a > 0, a & (a - 1) == 0 { alignment = Int(a) }
     }
 
     public mutating func set(_ key: String, _ s: String) { set(key, .string(s)) }
@@ -32,6 +33,9 @@ public struct GGUFWriter {
 
     /// Adds a tensor whose row length `dims[0]` must be whole blocks of `type`.
     public mutating func addTensor(name: String, dims: [Int], type: TensorType, bytes: @escaping () -> [UInt8]) throws {
+        guard (1...4).contains(dims.count), dims.allSatisfy({ $0 > 0 }) else {
+            throw GGUFError.badDimensions(tensor: name, dims: dims.map { UInt64(clamping: $0) }, reason: "need 1 to 4 positive dimensions")
+        }
         guard let row = type.rowBytes(dims[0]) else {
             throw GGUFError.badDimensions(tensor: name, dims: dims.map(UInt64.init), reason: "row length is not whole \(type) blocks")
         }

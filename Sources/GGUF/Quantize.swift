@@ -42,7 +42,13 @@ public enum Quantize {
         return m
     }
 
-    static func clampRound(_ v: Float, _ lo: Int, _ hi: Int) -> Int { min(hi, max(lo, Int((v).rounded()))) }
+    /// Rounds and clamps in Float before converting, so NaN and ±inf (from inf/NaN input, or from
+    /// finite input whose range overflows Float) give a valid code instead of trapping in Int().
+    static func clampRound(_ v: Float, _ lo: Int, _ hi: Int) -> Int {
+        let r = v.rounded()
+        guard r >= Float(lo) else { return lo } // also NaN
+        return r >= Float(hi) ? hi : Int(r)
+    }
 
     static func q4_0(_ x: UnsafePointer<Float>, _ b: UnsafeMutableRawPointer) {
         let d = signedMaxAbs(x, 32) / -8

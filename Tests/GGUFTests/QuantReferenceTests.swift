@@ -128,6 +128,8 @@ final class QuantReferenceTests: XCTestCase {
             XCTAssertLessThanOrEqual(maxCodeDiff, 1, "\(t): a code differs by more than one step")
             XCTAssertLessThanOrEqual(codeDiffs, source.count / 100, "\(t): \(codeDiffs) of \(source.count) codes differ")
             if codeDiffs > 0 { print("note: \(t) quantizer differs from gguf-py in \(codeDiffs) of \(source.count) codes") }
+            // In practice the two rules agree on this data: our bytes are gguf-py's bytes.
+            XCTAssertEqual(ours, theirs, "\(t): bytes differ from gguf-py")
             // Either way the error against the source is about the same.
             let ourErr = relativeRMS(ourValues, source), theirErr = relativeRMS(theirValues, source)
             XCTAssertLessThanOrEqual(ourErr, theirErr * 1.01 + 1e-6, "\(t)")
@@ -180,6 +182,32 @@ final class QuantizeRoundTripTests: XCTestCase {
                     XCTAssertLessThanOrEqual(e, 0.25, "\(t) \(name): relative error \(e)")
                 }
             }
+        }
+    }
+
+    /// Inputs at the edge of Float (their range overflows) and non-finite inputs must not trap.
+    func testExtremeAndNonFiniteInputsDoNotTrap() {
+        let big = Float.greatestFiniteMagnitude
+        let inputs: [(String, [Float])] = [
+            ("±max", (0..<256).map { $0 % 2 == 0 ? big : -big }),
+            ("max and min", (0..<256).map { $0 == 3 ? big : ($0 == 4 ? -big : 0) }),
+            ("inf", (0..<256).map { $0 == 5 ? .infinity : 1 }),
+            ("-inf", (0..<256).map { $0 == 6 ? -.infinity : 1 }),
+            ("nan", (0..<256).map { $0 == 7 ? .nan : 1 }),
+            ("all nan", [Float](repeating: .nan, count: 256)),
+        ]
+        for (name, x) in inputs {
+            for t in TensorType.allCases {
+                let q = Quantize.run(t, x)
+                XCTAssertEqual(q.count, t.rowBytes(256), "\(t) \(name)")
+                _ = Dequantize.toFloats(t, q, count: 256)
+            }
+        }
+        // Finite values whose range does not overflow stay finite.
+        let wide: [Float] = (0..<256).map { $0 % 2 == 0 ? 6e4 : -6e4 }
+        for t in TensorType.allCases {
+            let y = Dequantize.toFloats(t, Quantize.run(t, wide), count: 256)
+            XCTAssertTrue(y.allSatisfy(\.isFinite), "\(t)")
         }
     }
 

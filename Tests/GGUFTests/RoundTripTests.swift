@@ -176,6 +176,21 @@ final class RoundTripTests: XCTestCase {
         XCTAssertEqual(got.map(\.bitPattern), values.map(\.bitPattern))
     }
 
+    /// With general.alignment 1 an F32 tensor can start at any byte: it still reads exactly.
+    func testUnalignedF32Tensor() throws {
+        var w = GGUFWriter()
+        w.set("general.alignment", .uint32(1))
+        w.set("odd", "x") // makes the header length odd
+        try w.addTensor(name: "q", dims: [32], type: .q8_0, values: [Float](repeating: 1, count: 32))
+        let values: [Float] = (0..<37).map { Float($0) * 1.25 - 7 }
+        try w.addTensor(name: "f", dims: [values.count], type: .f32, values: values)
+        let f = try GGUFBytes.open(w.bytes())
+        let t = try f.requireTensor("f")
+        XCTAssertEqual(t.offset, 34)
+        XCTAssertNotEqual((f.dataOffset + t.offset) % 4, 0, "the test needs a misaligned tensor")
+        XCTAssertEqual(f.floats(t), values)
+    }
+
     func testWriteToFileMatchesBytes() throws {
         var w = try makeWriter(alignment: 64)
         var rng = SeededRNG(seed: 2)
@@ -202,6 +217,26 @@ final class RoundTripTests: XCTestCase {
         }
         XCTAssertThrowsError(try w.addTensor(name: "odd2", dims: [48, 2], type: .q8_0) { [] })
         XCTAssertTrue(w.tensors.isEmpty)
+    }
+
+    func testWriterRejectsBadDimensions() {
+        var w = GGUFWriter()
+        for dims in [[], [0], [32, 0], [-32], [32, -1], [32, 1, 1, 1, 1]] {
+            XCTAssertThrowsError(try w.addTensor(name: "bad", dims: dims, type: .f32) { [] }, "\(dims)") { error in
+                guard case .badDimensions? = error as? GGUFError else { return XCTFail("\(error)") }
+            }
+        }
+        XCTAssertTrue(w.tensors.isEmpty)
+    }
+
+    /// A bad alignment given to the writer does not crash it; the reader rejects the file.
+    func testWriterWithBadAlignmentValue() throws {
+        for a: UInt32 in [0, 3] {
+            var w = GGUFWriter()
+            w.set("general.alignment", .uint32(a))
+            try w.addTensor(name: "t", dims: [4], type: .f32, values: [1, 2, 3, 4])
+            XCTAssertEqual(GGUFBytes.error(w.bytes()), .badAlignment(UInt64(a)))
+        }
     }
 
     func testWriterReportsWrongByteCount() throws {

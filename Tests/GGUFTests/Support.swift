@@ -31,7 +31,7 @@ enum GGUFBytes {
 
     static func write(_ bytes: [UInt8]) -> String {
         let path = directory.appendingPathComponent(UUID().uuidString + ".gguf").path
-        FileManager.default.createFile(atPath: path, contents: Data(bytes))
+        _ = FileManager.default.createFile(atPath: path, contents: Data(bytes))
         return path
     }
 
@@ -60,7 +60,7 @@ extension Array where Element == UInt8 {
     /// Where a GGUF string (u64 length + UTF-8) starts, searching from `from`.
     func offset(ofGGUFString s: String, from: Int = 0) -> Int? {
         var needle: [UInt8] = []
-        withUnsafeBytes(of: UInt64(s.utf8.count).littleEndian) { needle += $0 }
+        Swift.withUnsafeBytes(of: UInt64(s.utf8.count).littleEndian) { needle += $0 }
         needle += Array(s.utf8)
         guard count >= needle.count else { return nil }
         for i in from...(count - needle.count) where self[i] == needle[0] && Array(self[i..<i + needle.count]) == needle {
@@ -79,12 +79,12 @@ extension Array where Element == UInt8 {
     }
 
     mutating func put<T: FixedWidthInteger>(_ v: T, at offset: Int) {
-        withUnsafeBytes(of: v.littleEndian) { for (i, b) in $0.enumerated() { self[offset + i] = b } }
+        Swift.withUnsafeBytes(of: v.littleEndian) { for (i, b) in $0.enumerated() { self[offset + i] = b } }
     }
 
     func load<T: FixedWidthInteger>(_: T.Type, at offset: Int) -> T {
         var v: T = 0
-        withUnsafeMutableBytes(of: &v) { for i in 0..<MemoryLayout<T>.size { $0[i] = self[offset + i] } }
+        Swift.withUnsafeMutableBytes(of: &v) { for i in 0..<MemoryLayout<T>.size { $0[i] = self[offset + i] } }
         return T(littleEndian: v)
     }
 }
