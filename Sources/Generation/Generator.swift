@@ -34,12 +34,14 @@ public enum GenerationError: Error, CustomStringConvertible, Equatable {
     case promptTooLong(promptTokens: Int, context: Int)
     case emptyPrompt
     case invalidMaxTokens(Int)
+    case invalidBatch(Int)
 
     public var description: String {
         switch self {
         case let .promptTooLong(p, c): return "the prompt is \(p) tokens long but the context holds \(c) tokens"
         case .emptyPrompt: return "the prompt is empty (no tokens to condition on)"
         case let .invalidMaxTokens(n): return "the number of tokens to generate must be positive, got \(n)"
+        case let .invalidBatch(n): return "the batch size must be positive, got \(n)"
         }
     }
 }

@@ -13,14 +13,27 @@ struct Bench: ParsableCommand {
     @Option(name: [.short, .customLong("n-prompt")], help: "Prompt tokens (0 = skip).") var p: Int = 512
     @Option(name: [.short, .customLong("n-gen")], help: "Generated tokens (0 = skip).") var n: Int = 128
     @Option(name: [.short, .customLong("repetitions")], help: "Repetitions of each test.") var r: Int = 3
+    @Option(help: "Comma-separated batch sizes: B parallel samples of one shared prompt (llama-batched-bench -pps).")
+    var batch: String?
     @Flag(help: "Print a JSON array, one object per test.") var json = false
+
+    var batchSizes: [Int]? {
+        get throws {
+            guard let batch else { return nil }
+            let sizes = batch.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
+            guard !sizes.isEmpty, sizes.allSatisfy({ ($0 ?? 0) > 0 }) else { throw ValidationError("--batch must be positive integers, e.g. 1,4,16") }
+            return sizes.map { $0! }
+        }
+    }
 
     func validate() throws {
         guard p >= 0, n >= 0, p + n > 0 else { throw ValidationError("-p and -n must be ≥ 0 and not both 0") }
         guard r >= 1 else { throw ValidationError("-r must be at least 1") }
+        _ = try batchSizes
     }
 
     func run() throws {
+        if let sizes = try batchSizes { return try runBatched(sizes) }
         let (gguf, lm) = try backend.load(model.model)
         let limit = min(lm.config.contextLength, lm.cacheCapacity)
         guard max(p, n) <= limit else { throw InvalidInput(description: "the test needs \(max(p, n)) positions but the context holds \(limit) tokens") }

@@ -30,7 +30,9 @@ struct BackendOptions: ParsableArguments {
     var threadCount: Int { threads ?? ProcessInfo.processInfo.activeProcessorCount }
 
     /// Opens the file and loads the model onto the chosen backend.
-    func load(_ path: String) throws -> (GGUFFile, any LanguageModel) {
+    /// `minimumCells` raises the KV cache to what a batched run needs (unless --cache-cells is given).
+    func load(_ path: String, minimumCells: Int? = nil) throws -> (GGUFFile, any LanguageModel) {
+        let cacheCells = self.cacheCells ?? minimumCells
         let gguf = try GGUFFile(path: path)
         switch backend {
         case .cpu, .reference:
