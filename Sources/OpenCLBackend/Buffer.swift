@@ -1,0 +1,95 @@
+import COpenCL
+
+/// A device buffer: allocate, copy in, copy out. Copies are blocking, so host memory handed to
+/// `write` can be released as soon as it returns; on the in-order queue they also wait for the
+/// kernels queued before them, which is what makes reusing a buffer across batches safe.
+public final class Buffer {
+    public let bytes: Int
+    public let label: String
+    let mem: cl_mem
+    private let device: Device
+    private let ledger: MemoryLedger?
+
+    /// With a `ledger`, the bytes are checked against the device's limits first and given back
+    /// when the buffer is released.
+    public init(device: Device, bytes: Int, label: String, ledger: MemoryLedger? = nil) throws {
+        var status: cl_int = CL_SUCCESS
+        // Zero-sized buffers are invalid in OpenCL; one float keeps empty tensors legal.
+        let size = max(bytes, 4)
+        try ledger?.reserve(size, label: label)
+        var reserved = ledger != nil
+        defer { if reserved { ledger?.release(size) } }
+        guard let mem = clCreateBuffer(device.context, cl_mem_flags(CL_MEM_READ_WRITE), size, nil, &status) else {
+            try check(status, "clCreateBuffer(\(label), \(size) bytes)")
+            throw OpenCLError.unsupported("clCreateBuffer(\(label)) returned no buffer")
+        }
+        try check(status, "clCreateBuffer(\(label), \(size) bytes)")
+        self.mem = mem; self.bytes = size; self.label = label; self.device = device; self.ledger = ledger
+        reserved = false
+    }
+
+    deinit {
+        clReleaseMemObject(mem)
+        ledger?.release(bytes)
+    }
+
+    public func write(_ source: UnsafeRawPointer, bytes count: Int, offset: Int = 0) throws {
+        guard count > 0 else { return }
+        try boundsCheck(offset, count, "write")
+        try check(clEnqueueWriteBuffer(device.queue, mem, cl_bool(CL_TRUE), offset, count, source, 0, nil, nil),
+                  "clEnqueueWriteBuffer(\(label))")
+    }
+
+    public func write<T>(_ values: [T], offset: Int = 0) throws {
+        try values.withUnsafeBytes { try write($0.baseAddress!, bytes: $0.count, offset: offset) }
+    }
+
+    public func read(into destination: UnsafeMutableRawPointer, bytes count: Int, offset: Int = 0) throws {
+        guard count > 0 else { return }
+        try boundsCheck(offset, count, "read")
+        try check(clEnqueueReadBuffer(device.queue, mem, cl_bool(CL_TRUE), offset, count, destination, 0, nil, nil),
+                  "clEnqueueReadBuffer(\(label))")
+    }
+
+    public func readFloats(count: Int, offset: Int = 0) throws -> [Float] {
+        try [Float](unsafeUninitializedCapacity: count) { buf, n in
+            try read(into: buf.baseAddress!, bytes: count * 4, offset: offset * 4)
+            n = count
+        }
+    }
+
+    private func boundsCheck(_ offset: Int, _ count: Int, _ what: String) throws {
+        guard offset >= 0, offset + count <= bytes else {
+            throw OpenCLError.unsupported("\(what) of \(count) bytes at \(offset) overruns buffer '\(label)' of \(bytes) bytes")
+        }
+    }
+}
+
+/// Device memory accounting: every buffer a backend allocates is checked against the largest
+/// single allocation and the total the device (or an injected limit) allows, so running out
+/// is a typed error that says how much was needed, not a driver failure at some later launch.
+public final class MemoryLedger {
+    public let device: String
+    /// Total bytes the backend may hold: CL_DEVICE_GLOBAL_MEM_SIZE unless a limit is injected.
+    public let budget: Int
+    /// CL_DEVICE_MAX_MEM_ALLOC_SIZE (capped by `budget`).
+    public let maxAllocation: Int
+    public private(set) var used = 0
+
+    public init(device: String, budget: Int, maxAllocation: Int) {
+        self.device = device; self.budget = budget; self.maxAllocation = min(maxAllocation, budget)
+    }
+
+    func reserve(_ bytes: Int, label: String) throws {
+        guard bytes <= maxAllocation else {
+            throw OpenCLError.allocationTooLarge(device: device, buffer: label, bytes: bytes, maxAllocation: maxAllocation)
+        }
+        guard used + bytes <= budget else {
+            throw OpenCLError.insufficientMemory(device: device, needed: used + bytes, available: budget,
+                                                 detail: "while allocating '\(label)' (\(byteString(bytes))) with \(byteString(used)) already in use")
+        }
+        used += bytes
+    }
+
+    func release(_ bytes: Int) { used -= bytes }
+}

@@ -1,0 +1,87 @@
+import GGUF
+import LlamaCore
+
+/// Matrix products: fused dequantize-matvec for decode-sized batches, dequantize-into-scratch
+/// plus CLBlast GEMM for larger ones (see the type's documentation for why).
+extension OpenCLBackend {
+    public func matmul(_ out: OpenCLTensor, _ x: OpenCLTensor, _ w: OpenCLWeight, bias: OpenCLWeight?, rows: Int) throws {
+        try checkRows(rows, out, x)
+        guard x.cols == w.cols, out.cols == w.rows else {
+            throw OpenCLError.unsupported("matmul shapes: x has \(x.cols) columns, '\(w.name)' is \(w.rows)×\(w.cols), out has \(out.cols)")
+        }
+        if let bias, !(bias.isVector && bias.cols == w.rows) {
+            throw OpenCLError.unsupported("matmul: bias '\(bias.name)' has \(bias.cols) values for \(w.rows) outputs")
+        }
+        guard rows > 0 else { return }
+        if rows <= options.matvecMaxRows {
+            try matvec(out, x, w, bias: bias, rows: rows)
+            return
+        }
+        if usesHalfGemm { try gemmHalf(out, x, w, rows: rows) } else { try gemm(out, x, w, rows: rows) }
+        if let bias {
+            try kernels.addBias.launch([.buffer(out.buffer), .buffer(bias.buffer), .int(w.rows)], global: [w.rows, rows])
+        }
+    }
+
+    /// out[t] = W·x[t] (+ bias) straight from W's stored blocks; one work-group per output.
+    func matvec(_ out: OpenCLTensor, _ x: OpenCLTensor, _ w: OpenCLWeight, bias: OpenCLWeight?, rows: Int) throws {
+        let ls = kernels.matvec.groupSize(preferred: 128)
+        try kernels.matvec.launch([
+            .buffer(out.buffer), .buffer(w.buffer), .int(Int(w.type.rawValue)), .uint64(UInt64(w.rowBytes)),
+            .buffer(x.buffer), .buffer(bias?.buffer ?? placeholder), .int(bias == nil ? 0 : 1),
+            .int(w.cols), .int(w.rows), .local(bytes: ls * 4),
+        ], global: [ls * w.rows, rows], local: [ls, 1])
+    }
+
+    /// How many of W's rows fit the dequantization scratch at `bytesPerValue`.
+    private func chunkRows(_ w: OpenCLWeight, bytesPerValue: Int) -> Int {
+        max(1, min(w.rows, options.scratchBytes / (w.cols * bytesPerValue)))
+    }
+
+    /// SGEMM over F32 weights directly, or over chunks of rows dequantized into scratch.
+    func gemm(_ out: OpenCLTensor, _ x: OpenCLTensor, _ w: OpenCLWeight, rows: Int) throws {
+        let queue = device.queue
+        if w.type == .f32 {
+            try CLBlast.sgemm(queue: queue, m: rows, n: w.rows, k: w.cols, a: x.buffer, b: w.buffer, c: out.buffer, cOffset: 0, ldc: w.rows)
+            return
+        }
+        let chunk = chunkRows(w, bytesPerValue: 4)
+        let dense = try scratchBuffer("dequantized weights", bytes: chunk * w.cols * 4)
+        for first in stride(from: 0, to: w.rows, by: chunk) {
+            let n = min(chunk, w.rows - first)
+            try dequantize(w, rows: first..<first + n, into: dense, half: false)
+            try CLBlast.sgemm(queue: queue, m: rows, n: n, k: w.cols, a: x.buffer, b: dense, c: out.buffer, cOffset: first, ldc: w.rows)
+        }
+    }
+
+    /// HGEMM on F16 storage: x and W chunks converted to half, the product converted back.
+    func gemmHalf(_ out: OpenCLTensor, _ x: OpenCLTensor, _ w: OpenCLWeight, rows: Int) throws {
+        let queue = device.queue
+        let xHalf = try scratchBuffer("activations (F16)", bytes: rows * w.cols * 2)
+        let outHalf = try scratchBuffer("products (F16)", bytes: rows * w.rows * 2)
+        try kernels.toHalf.launch([.buffer(xHalf), .buffer(x.buffer), .int(rows * w.cols)], global: [rows * w.cols])
+        let chunk = chunkRows(w, bytesPerValue: 2)
+        let dense = try scratchBuffer("dequantized weights (F16)", bytes: chunk * w.cols * 2)
+        for first in stride(from: 0, to: w.rows, by: chunk) {
+            let n = min(chunk, w.rows - first)
+            try dequantize(w, rows: first..<first + n, into: dense, half: true)
+            try CLBlast.hgemm(queue: queue, m: rows, n: n, k: w.cols, a: xHalf, b: dense, c: outHalf, cOffset: first, ldc: w.rows)
+        }
+        try kernels.fromHalf.launch([.buffer(out.buffer), .buffer(outHalf), .int(rows * w.rows)], global: [rows * w.rows])
+    }
+
+    /// Rows `rows` of W as a dense row-major matrix in `into` (F32, or F16 when `half`).
+    func dequantize(_ w: OpenCLWeight, rows: Range<Int>, into: Buffer, half: Bool) throws {
+        let kernel = half ? kernels.dequantizeHalf : kernels.dequantize
+        try kernel.launch([.buffer(into), .buffer(w.buffer), .int(Int(w.type.rawValue)), .uint64(UInt64(w.rowBytes)),
+                           .int(w.cols), .int(rows.lowerBound)], global: [w.cols, rows.count])
+    }
+
+    /// The whole of W decoded to F32 on the device and read back: verify's dequantize check.
+    public func dequantizedWeight(_ w: OpenCLWeight) throws -> [Float] {
+        if w.isVector { return w.hostValues! }
+        let dense = try allocate(w.rows * w.cols * 4, "dequantized \(w.name)")
+        try dequantize(w, rows: 0..<w.rows, into: dense, half: false)
+        return try dense.readFloats(count: w.rows * w.cols)
+    }
+}

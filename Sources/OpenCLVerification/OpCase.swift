@@ -1,0 +1,131 @@
+import GGUF
+import LlamaCore
+
+/// One op check's inputs, as data: the op, its shapes and a seed. `run` executes it on any
+/// backend, so the CPU reference and OpenCL see identical inputs and identical calls.
+/// Shapes: T rows, D width, O outputs, H heads, Dh head size.
+enum OpCase {
+    case embed(type: TensorType, tableRows: Int, cols: Int, tokens: [Int32])
+    case matmul(type: TensorType, outputs: Int, cols: Int, rows: Int, bias: Bool)
+    case rmsNorm(rows: Int, dim: Int)
+    case rope(rows: Int, heads: Int, headDim: Int, dims: Int, style: RopeStyle, factors: Bool, scale: Float, maxPosition: Int32)
+    case swiglu(rows: Int, cols: Int)
+    case add(rows: Int, cols: Int)
+    case gather(rows: Int, cols: Int, pick: [Int])
+    case attention(AttentionScenario)
+
+    func run<B: Backend>(on backend: B, seed: UInt64) throws -> [Float] {
+        var rng = SeededRandom(seed: seed)
+        let h = OpHarness(backend: backend)
+        switch self {
+        case let .embed(type, tableRows, cols, tokens):
+            let table = try h.weight(rng.floats(tableRows * cols), type: type, rows: tableRows, cols: cols, name: "table")
+            let out = try backend.makeTensor(rows: tokens.count, cols: cols)
+            try backend.embed(out, table: table, plan: Plans.sequential(rows: tokens.count, tokens: tokens))
+            return try backend.read(out, rows: tokens.count)
+
+        case let .matmul(type, outputs, cols, rows, bias):
+            // Weights ~ U(±√(3/D)) like the synthetic models, so outputs have unit scale.
+            let w = try h.weight(rng.floats(outputs * cols, scale: (3 / Float(cols)).squareRoot()), type: type, rows: outputs, cols: cols, name: "w")
+            let x = try h.tensor(rng.floats(rows * cols), rows: rows, cols: cols)
+            let b = bias ? try h.weight(rng.floats(outputs), rows: 1, cols: outputs, name: "bias") : nil
+            let out = try backend.makeTensor(rows: rows, cols: outputs)
+            try backend.matmul(out, x, w, bias: b, rows: rows)
+            return try backend.read(out, rows: rows)
+
+        case let .rmsNorm(rows, dim):
+            let x = try h.tensor(rng.floats(rows * dim, scale: 3), rows: rows, cols: dim)
+            let w = try h.weight(rng.floats(dim).map { 1 + 0.1 * $0 }, rows: 1, cols: dim, name: "norm")
+            let out = try backend.makeTensor(rows: rows, cols: dim)
+            try backend.rmsNorm(out, x, weight: w, eps: 1e-5, rows: rows)
+            return try backend.read(out, rows: rows)
+
+        case let .rope(rows, heads, headDim, dims, style, factors, scale, maxPosition):
+            let x = try h.tensor(rng.floats(rows * heads * headDim), rows: rows, cols: heads * headDim)
+            let f = factors ? try h.weight(rng.floats(dims / 2).map { 1 + 4 * abs($0) }, rows: 1, cols: dims / 2, name: "rope_freqs") : nil
+            let positions = (0..<rows).map { _ in Int32.random(in: 0...maxPosition, using: &rng) }
+            let params = RopeParams(base: 10000, dims: dims, style: style, positionScale: scale)
+            try backend.rope(x, heads: heads, headDim: headDim, params: params, freqFactors: f, plan: Plans.sequential(rows: rows, positions: positions))
+            return try backend.read(x, rows: rows)
+
+        case let .swiglu(rows, cols):
+            let g = try h.tensor(rng.floats(rows * cols, scale: 6), rows: rows, cols: cols)
+            let u = try h.tensor(rng.floats(rows * cols, scale: 2), rows: rows, cols: cols)
+            let out = try backend.makeTensor(rows: rows, cols: cols)
+            try backend.swiglu(out, gate: g, up: u, rows: rows)
+            return try backend.read(out, rows: rows)
+
+        case let .add(rows, cols):
+            let x = try h.tensor(rng.floats(rows * cols), rows: rows, cols: cols)
+            let y = try h.tensor(rng.floats(rows * cols), rows: rows, cols: cols)
+            try backend.add(x, y, rows: rows)
+            return try backend.read(x, rows: rows)
+
+        case let .gather(rows, cols, pick):
+            let x = try h.tensor(rng.floats(rows * cols), rows: rows, cols: cols)
+            let out = try backend.makeTensor(rows: pick.count, cols: cols)
+            try backend.gatherRows(out, x, rows: pick)
+            return try backend.read(out, rows: pick.count)
+
+        case let .attention(s):
+            return try s.run(on: backend, rng: &rng)
+        }
+    }
+}
+
+/// Store-KV then attention: `stored` rows of K/V go to cells `storedCells` of layer 1 (of 2,
+/// so the layer offset is exercised), then `queries` rows attend over their visible lists.
+struct AttentionScenario {
+    var heads: Int, kvHeads: Int, headDim: Int
+    var cacheCells: Int
+    var storedCells: [Int32]
+    var visible: [[Int32]]
+
+    var kvDim: Int { kvHeads * headDim }
+
+    func run<B: Backend>(on backend: B, rng: inout SeededRandom) throws -> [Float] {
+        let h = OpHarness(backend: backend)
+        try backend.makeKVStorage(layers: 2, cells: cacheCells, kvDim: kvDim)
+        let n = storedCells.count
+        let k = try h.tensor(rng.floats(n * kvDim), rows: n, cols: kvDim)
+        let v = try h.tensor(rng.floats(n * kvDim), rows: n, cols: kvDim)
+        let store = Plans.causal(tokens: [Int32](repeating: 0, count: n), positions: (0..<Int32(n)).map { $0 },
+                                 cells: storedCells, visible: [[Int32]](repeating: [], count: n))
+        try backend.storeKV(layer: 1, k: k, v: v, plan: store)
+        let rows = visible.count
+        let q = try h.tensor(rng.floats(rows * heads * headDim, scale: 2), rows: rows, cols: heads * headDim)
+        let plan = Plans.causal(tokens: [Int32](repeating: 0, count: rows), positions: (0..<Int32(rows)).map { $0 },
+                                cells: (0..<Int32(rows)).map { $0 }, visible: visible)
+        let out = try backend.makeTensor(rows: rows, cols: heads * headDim)
+        try backend.attention(out, q: q, layer: 1, heads: heads, kvHeads: kvHeads, headDim: headDim, plan: plan)
+        return try backend.read(out, rows: rows)
+    }
+
+    /// A causal prompt of `rows` tokens in cells 0..<rows.
+    static func prompt(rows: Int, heads: Int, kvHeads: Int, headDim: Int) -> AttentionScenario {
+        AttentionScenario(heads: heads, kvHeads: kvHeads, headDim: headDim, cacheCells: rows,
+                          storedCells: (0..<Int32(rows)).map { $0 }, visible: (0..<rows).map { Array(0...Int32($0)) })
+    }
+
+    /// One decode token over a long context of `context` cells, stored in scattered cell order.
+    static func longDecode(context: Int, heads: Int, kvHeads: Int, headDim: Int) -> AttentionScenario {
+        let cells = (0..<Int32(context)).map { ($0 * 7) % Int32(context) }   // 7 is coprime with the sizes used
+        return AttentionScenario(heads: heads, kvHeads: kvHeads, headDim: headDim, cacheCells: context,
+                                 storedCells: cells, visible: [cells])
+    }
+
+    /// `sequences` samples sharing a `prompt`-token prefix, each with `own` tokens of its own; one
+    /// plan holds each sample's last `own` rows (parallel decode / best-of-N).
+    static func sharedPrompt(prompt: Int, sequences: Int, own: Int, heads: Int, kvHeads: Int, headDim: Int) -> AttentionScenario {
+        let total = prompt + sequences * own
+        var visible: [[Int32]] = []
+        for s in 0..<sequences {
+            for j in 0..<own {
+                let mine = (0...j).map { Int32(prompt + s * own + $0) }
+                visible.append((0..<Int32(prompt)).map { $0 } + mine)
+            }
+        }
+        return AttentionScenario(heads: heads, kvHeads: kvHeads, headDim: headDim, cacheCells: total,
+                                 storedCells: (0..<Int32(total)).map { $0 }, visible: visible)
+    }
+}

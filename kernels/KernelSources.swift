@@ -1,0 +1,28 @@
+/// The OpenCL C sources of this folder, embedded at build time by SwiftPM (`.embedInCode`), so
+/// the binary never looks for kernels on disk. `common.cl` holds the helpers the others use and
+/// comes first; the rest are one file per op family.
+public enum KernelSources {
+    /// (file name, source) in program order.
+    public static let files: [(name: String, source: String)] = [
+        ("common.cl", text(PackageResources.common_cl)),
+        ("embed.cl", text(PackageResources.embed_cl)),
+        ("dequantize.cl", text(PackageResources.dequantize_cl)),
+        ("matvec.cl", text(PackageResources.matvec_cl)),
+        ("rmsnorm.cl", text(PackageResources.rmsnorm_cl)),
+        ("rope.cl", text(PackageResources.rope_cl)),
+        ("attention.cl", text(PackageResources.attention_cl)),
+        ("kv.cl", text(PackageResources.kv_cl)),
+        ("swiglu.cl", text(PackageResources.swiglu_cl)),
+        ("add.cl", text(PackageResources.add_cl)),
+        ("gather.cl", text(PackageResources.gather_cl)),
+        ("convert.cl", text(PackageResources.convert_cl)),
+    ]
+
+    /// Every file concatenated into one program, each introduced by a `#line` so build logs
+    /// point at the right file and line.
+    public static var program: String {
+        files.map { "#line 1 \"\($0.name)\"\n\($0.source)" }.joined(separator: "\n")
+    }
+
+    private static func text(_ bytes: [UInt8]) -> String { String(decoding: bytes, as: UTF8.self) }
+}
