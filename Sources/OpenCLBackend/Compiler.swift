@@ -122,7 +122,7 @@ public final class Compiler {
             // Write then rename, so a concurrent reader never sees half a file.
             let temporary = file.appendingPathExtension("\(ProcessInfo.processInfo.processIdentifier).tmp")
             try Data(binary).write(to: temporary)
-            _ = try FileManager.default.replaceItemAt(file, withItemAt: temporary)
+            if rename(temporary.path, file.path) != 0 { try? FileManager.default.removeItem(at: temporary) }
         } catch {}
     }
 }

@@ -1,0 +1,64 @@
+import GGUF
+import LlamaCore
+
+/// What a model needs on the device, buffer by buffer, computed from the GGUF header alone,
+/// so `load` can refuse early with a message that says how much is needed and how much there is.
+public struct MemoryRequirement: Sendable {
+    public struct Item: Sendable {
+        public let label: String
+        /// Size of each buffer (what CL_DEVICE_MAX_MEM_ALLOC_SIZE limits).
+        public let bytesEach: Int
+        public let count: Int
+        public var bytes: Int { bytesEach * count }
+    }
+
+    public var items: [Item]
+    public var total: Int { items.reduce(0) { $0 + $1.bytes } }
+
+    /// `batchRows`: the largest batch the activations are sized for (a prompt chunk).
+    public init(gguf: GGUFFile, config c: ModelConfig, cacheCells: Int, batchRows: Int = 512, scratchBytes: Int = 64 << 20) {
+        var items: [Item] = []
+        var largestMatrix = 0
+        for t in gguf.tensors {
+            // Vectors are stored as F32 on the device (see OpenCLWeight), matrices as in the file.
+            let bytes = t.rowCount == 1 ? t.elementCount * 4 : t.byteCount
+            if t.rowCount > 1 { largestMatrix = max(largestMatrix, t.elementCount * 4) }
+            items.append(Item(label: "weight \(t.name)", bytesEach: bytes, count: 1))
+        }
+        items.append(Item(label: "KV cache (K and V of \(c.layers) layers, \(cacheCells) cells × \(c.kvDim))",
+                          bytesEach: cacheCells * c.kvDim * 4, count: 2 * c.layers))
+        let rows = max(1, min(batchRows, cacheCells))
+        let perRow = 3 * c.dim + 2 * c.qDim + 2 * c.kvDim + 2 * c.ffnDim + c.vocabSize
+        items.append(Item(label: "activations (\(rows) rows)", bytesEach: rows * perRow * 4, count: 1))
+        items.append(Item(label: "GEMM dequantization scratch", bytesEach: min(scratchBytes, largestMatrix), count: 1))
+        items.append(Item(label: "attention score scratch", bytesEach: min(scratchBytes, rows * c.heads * cacheCells * 4), count: 1))
+        self.items = items
+    }
+
+    /// Weights, KV cache and the rest, for messages.
+    public var summary: String {
+        let weights = items.filter { $0.label.hasPrefix("weight ") }.reduce(0) { $0 + $1.bytes }
+        let kv = items.filter { $0.label.hasPrefix("KV cache") }.reduce(0) { $0 + $1.bytes }
+        return "weights \(byteString(weights)), KV cache \(byteString(kv)), activations and scratch \(byteString(total - weights - kv))"
+    }
+}
+
+extension OpenCLBackend {
+    /// Throws `allocationTooLarge` if any one buffer exceeds the device's largest allocation, or
+    /// `insufficientMemory` if everything together exceeds what is left of the device memory
+    /// (or of the injected `Options.memoryLimit`).
+    public func checkFits(_ requirement: MemoryRequirement) throws {
+        for item in requirement.items where item.bytesEach > ledger.maxAllocation {
+            throw OpenCLError.allocationTooLarge(device: device.info.name, buffer: item.label, bytes: item.bytesEach, maxAllocation: ledger.maxAllocation)
+        }
+        let available = ledger.budget - ledger.used
+        guard requirement.total <= available else {
+            throw OpenCLError.insufficientMemory(device: device.info.name, needed: requirement.total, available: available, detail: requirement.summary)
+        }
+    }
+
+    /// The check for a model file, with the cache size it will be run with.
+    public func checkFits(gguf: GGUFFile, config: ModelConfig, cacheCells: Int) throws {
+        try checkFits(MemoryRequirement(gguf: gguf, config: config, cacheCells: cacheCells, scratchBytes: options.scratchBytes))
+    }
+}
