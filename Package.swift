@@ -48,6 +48,6 @@ let package = Package(
         .testTarget(name: "LlamaCoreTests", dependencies: ["LlamaCore", "CPUBackend", "GGUF", "Tokenizers", "TestSupport"]),
         .testTarget(name: "GenerationTests", dependencies: ["Generation", "LlamaCore", "CPUBackend", "GGUF", "Tokenizers", "TestSupport"]),
         .testTarget(name: "OpenCLBackendTests", dependencies: ["OpenCLBackend", "OpenCLVerification", "CPUBackend", "LlamaCore", "GGUF", "TestSupport"]),
-        .testTarget(name: "CLITests", dependencies: ["TestSupport", "GGUF"]),
+        .testTarget(name: "CLITests", dependencies: ["TestSupport", "GGUF", "LlamaCore"]),
     ]
 )

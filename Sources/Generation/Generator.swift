@@ -66,6 +66,11 @@ public final class Generator {
         model.resetCache()
         var result = GenerationResult(promptTokens: prompt)
         var stream = StreamingDecoder(tokenizer: tokenizer)
+        // Decode the output as the continuation of the prompt, not as text of its own: a
+        // SentencePiece decoder drops the leading space of the first token of a text, and the
+        // first generated word ("▁there" after "Once upon a time") must keep it.
+        _ = stream.push(contentsOf: prompt)
+        _ = stream.flush()
         var pending = ""   // text held back while it could still be the start of a stop string
 
         let start = Date()
@@ -82,7 +87,9 @@ public final class Generator {
             pending += stream.push(next.token)
             if let cut = Self.firstStop(in: result.text + pending, stops: stop.stopStrings) {
                 let keep = String((result.text + pending).prefix(upTo: cut))
-                onText(String(keep.dropFirst(result.text.count)))
+                // What is new beyond the text already handed out, counted in bytes: characters
+                // could merge across the boundary (a combining mark after a letter).
+                onText(String(decoding: keep.utf8.dropFirst(result.text.utf8.count), as: UTF8.self))
                 result.text = keep
                 pending = ""
                 result.finishReason = .stopString

@@ -33,6 +33,6 @@ public struct SeededGenerator: RandomNumberGenerator, Sendable {
         return result
     }
 
-    /// Uniform in [0, 1) with 24 bits, enough for sampling from float probabilities.
+    /// Uniform in [0, 1) with 53 bits (the top bits of one draw).
     public mutating func nextUnit() -> Double { Double(next() >> 11) * 0x1.0p-53 }
 }

@@ -29,8 +29,10 @@ public struct SamplerSettings: Equatable, Sendable, Codable {
 public enum SamplingError: Error, CustomStringConvertible, Equatable {
     case invalidSetting(String)
     case nonFiniteLogits
+    case emptyLogits
     public var description: String {
         switch self {
+        case .emptyLogits: return "there are no logits to sample from (empty vocabulary)"
         case let .invalidSetting(s): return "invalid sampling setting: \(s)"
         case .nonFiniteLogits: return "the model produced NaN or infinite logits"
         }
@@ -45,6 +47,7 @@ public struct SampledToken: Equatable, Sendable {
 
 /// Picks the next token from logits: repetition penalty, top-k, top-p, min-p, temperature,
 /// then a draw from the seeded generator (in that order, as llama.cpp's default chain does).
+/// Temperature 0 is the argmax of the penalized logits. Invalid settings and NaN/inf logits throw.
 public struct Sampler: Sendable {
     public let settings: SamplerSettings
     public var rng: SeededGenerator
@@ -54,9 +57,23 @@ public struct Sampler: Sendable {
     }
 
     public mutating func sample(_ logits: [Float], history: [Int] = []) throws -> SampledToken {
+        try settings.validate()
+        guard !logits.isEmpty else { throw SamplingError.emptyLogits }
         guard logits.allSatisfy({ $0.isFinite }) else { throw SamplingError.nonFiniteLogits }
-        let choice = settings.temperature <= 0 ? Self.argmax(logits) : try draw(logits, history: history)
+        let penalized = applyingRepetitionPenalty(logits, history: history)
+        let choice = settings.temperature <= 0 ? Self.argmax(penalized) : draw(penalized)
         return SampledToken(token: choice, logprob: Self.logSoftmax(logits, at: choice))
+    }
+
+    /// Shrinks positive logits and grows negative ones of the last `repeatLastN` tokens. Applied
+    /// before the greedy pick as well as before a draw (as llama.cpp's sampler chain does).
+    func applyingRepetitionPenalty(_ logits: [Float], history: [Int]) -> [Float] {
+        guard settings.repeatPenalty != 1, settings.repeatLastN > 0 else { return logits }
+        var x = logits
+        for t in Set(history.suffix(settings.repeatLastN)) where t >= 0 && t < x.count {
+            x[t] = x[t] > 0 ? x[t] / settings.repeatPenalty : x[t] * settings.repeatPenalty
+        }
+        return x
     }
 
     public static func argmax(_ x: [Float]) -> Int {
@@ -73,14 +90,8 @@ public struct Sampler: Sendable {
         return Double(x[i]) - m - Foundation.log(sum)
     }
 
-    mutating func draw(_ logits: [Float], history: [Int]) throws -> Int {
-        var x = logits
-        // repetition penalty: shrink positive logits and grow negative ones of recent tokens
-        if settings.repeatPenalty != 1 {
-            for t in Set(history.suffix(settings.repeatLastN)) where t >= 0 && t < x.count {
-                x[t] = x[t] > 0 ? x[t] / settings.repeatPenalty : x[t] * settings.repeatPenalty
-            }
-        }
+    /// A draw from the (already penalized) logits after the top-k, top-p and min-p cuts.
+    mutating func draw(_ x: [Float]) -> Int {
         // candidates by descending logit (ties by id, for determinism)
         var ids = Array(x.indices)
         if settings.topK > 0 && settings.topK < ids.count {

@@ -3,6 +3,7 @@ import CPUBackend
 import Foundation
 import GGUF
 import LlamaCore
+import OpenCLBackend
 import Tokenizers
 
 struct ModelOption: ParsableArguments {
@@ -10,11 +11,14 @@ struct ModelOption: ParsableArguments {
     var model: String
 }
 
-enum BackendKind: String, ExpressibleByArgument, CaseIterable { case cpu, reference }
+enum BackendKind: String, ExpressibleByArgument, CaseIterable { case cpu, reference, opencl }
 
 struct BackendOptions: ParsableArguments {
-    @Option(help: "Where to run: cpu (fast CPU paths) or reference (the plain CPU oracle loops).")
+    @Option(help: "Where to run: cpu (fast CPU paths), reference (the plain CPU oracle loops) or opencl.")
     var backend: BackendKind = .cpu
+
+    @Option(help: "OpenCL device: an index or a name substring from `llamacl devices` (default: $LLAMACL_DEVICE, else the first GPU).")
+    var device: String?
 
     @Option(name: [.short, .customLong("threads")], help: "CPU threads (default: all cores).")
     var threads: Int?
@@ -38,6 +42,13 @@ struct BackendOptions: ParsableArguments {
         case .cpu, .reference:
             let cpu = CPUBackend(mode: backend == .cpu ? .fast : .reference, threads: threadCount)
             return (gguf, try Transformer(gguf: gguf, backend: cpu, cacheCells: cacheCells))
+        case .opencl:
+            let openCL = try OpenCLBackend(options: .init(device: device))
+            let config = try ModelConfig(gguf: gguf)
+            let cells = cacheCells ?? min(config.contextLength, 4096)
+            // Refuse before uploading anything when the device cannot hold the model.
+            try openCL.checkFits(gguf: gguf, config: config, cacheCells: cells)
+            return (gguf, try Transformer(gguf: gguf, backend: openCL, cacheCells: cells))
         }
     }
 }
