@@ -1,0 +1,70 @@
+import Foundation
+
+/// Integer arithmetic with two operands of exactly `digits` digits each.
+///
+/// Prompt format (fixed, so runs are comparable):
+///
+///     Q: 123+456=?
+///     A:
+///
+/// The operator is written as `+`, `-` or `*`; the reference answer is the exact integer result
+/// (negative for some subtractions). The model's answer is the first integer in its output.
+public struct ArithmeticTask: ExperimentTask {
+    public static let supportedOperations: Set<Character> = ["+", "-", "*"]
+    /// Up to 9 digits, so a product (< 10^18) stays within Int64.
+    public static let maxDigits = 9
+
+    public let digits: Int
+    public let operations: String
+
+    public init(digits: Int = 3, operations: String = "+-*") {
+        self.digits = digits
+        self.operations = operations
+    }
+
+    public var name: String { "arithmetic(digits=\(digits),ops=\(operations))" }
+
+    public func problems(count: Int, seed: UInt64) throws -> [Problem] {
+        guard (1...Self.maxDigits).contains(digits) else {
+            throw ExperimentError.invalidTaskParameter(task: name, reason: "digits must be in 1...\(Self.maxDigits), got \(digits)")
+        }
+        let ops = Array(operations)
+        guard !ops.isEmpty, ops.allSatisfy(Self.supportedOperations.contains) else {
+            throw ExperimentError.invalidTaskParameter(task: name, reason: "operations must be a non-empty string of + - *, got '\(operations)'")
+        }
+        guard count >= 0 else {
+            throw ExperimentError.invalidTaskParameter(task: name, reason: "problem count must not be negative, got \(count)")
+        }
+        // 1-digit operands include 0; longer ones have a non-zero leading digit.
+        var power = 1
+        for _ in 1..<digits { power *= 10 }
+        let low = digits == 1 ? 0 : power
+        let high = power * 10 - 1
+        return (0..<count).map { id in
+            var rng = SeededRandom(seed: seed, label: "arithmetic", UInt64(id))
+            let a = rng.nextInt(in: low...high)
+            let b = rng.nextInt(in: low...high)
+            let op = ops[rng.nextInt(below: ops.count)]
+            let result: Int
+            switch op {
+            case "+": result = a + b
+            case "-": result = a - b
+            default: result = a * b
+            }
+            return Problem(id: id, prompt: "Q: \(a)\(op)\(b)=?\nA:", answer: String(result))
+        }
+    }
+
+    // An optionally signed run of digits; "−" (U+2212) counts as a minus sign.
+    private static let integerPattern = try! NSRegularExpression(pattern: "[-+\u{2212}]?[0-9]+")
+
+    public func extractAnswer(from generated: String) -> String? {
+        AnswerText.firstMatch(Self.integerPattern, in: generated)
+    }
+
+    public func isCorrect(extracted: String?, problem: Problem) -> Bool {
+        guard let extracted, let got = AnswerText.canonicalInteger(extracted),
+              let want = AnswerText.canonicalInteger(problem.answer) else { return false }
+        return got == want
+    }
+}

@@ -1,0 +1,231 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A run directory:
+///
+///     run.json        RunParameters (written once, checked on resume)
+///     samples.jsonl   one Sample per line, appended and fsync'd one line at a time
+///     summary.json    Summary, replaced atomically (temp file + rename)
+///
+/// A run killed mid-write loses at most the sample in flight: on reopening, a trailing partial
+/// line is cut off and the remaining samples are reported as done.
+public final class ResultStore {
+    public static let parametersFile = "run.json"
+    public static let samplesFile = "samples.jsonl"
+    public static let summaryFile = "summary.json"
+
+    public let directory: URL
+    public let parameters: RunParameters
+    /// Samples already on disk when the store was opened, plus those appended since.
+    public private(set) var samples: [Sample]
+    /// Bytes of a partial last line removed when the store was opened (0 if none).
+    public let truncatedBytes: Int
+    private var descriptor: Int32
+
+    /// The (problem, sample) pairs stored so far: a resumed run skips these.
+    public var completed: Set<SampleKey> { completedKeys }
+    private var completedKeys: Set<SampleKey>
+
+    public func isDone(problem: Int, sample: Int) -> Bool { completedKeys.contains(SampleKey(problem: problem, sample: sample)) }
+
+    var samplesPath: String { directory.appendingPathComponent(Self.samplesFile).path }
+
+    /// Opens `directory` for a run with `parameters`: creates it (and run.json) if new, else
+    /// checks that run.json holds the same parameters and loads the samples written so far.
+    public init(directory: URL, parameters: RunParameters) throws {
+        self.directory = directory
+        self.parameters = parameters
+        let fm = FileManager.default
+        do {
+            try fm.createDirectory(at: directory, withIntermediateDirectories: true)
+        } catch {
+            throw ExperimentError.ioFailure(path: directory.path, reason: "cannot create the directory")
+        }
+        let runFile = directory.appendingPathComponent(Self.parametersFile)
+        if fm.fileExists(atPath: runFile.path) {
+            let stored = try Self.readParameters(in: directory)
+            let differing = stored.differences(from: parameters)
+            guard differing.isEmpty else { throw ExperimentError.parametersMismatch(directory: directory.path, fields: differing) }
+        } else {
+            try Self.writeAtomically(try Self.encoder().encode(parameters), to: runFile)
+        }
+        let loaded = try Self.loadSamples(path: directory.appendingPathComponent(Self.samplesFile).path, truncate: true)
+        samples = loaded.samples
+        truncatedBytes = loaded.truncatedBytes
+        completedKeys = Set(loaded.samples.map(\.key))
+        descriptor = open(directory.appendingPathComponent(Self.samplesFile).path, O_WRONLY | O_APPEND | O_CREAT, 0o644)
+        guard descriptor >= 0 else {
+            throw ExperimentError.ioFailure(path: directory.appendingPathComponent(Self.samplesFile).path, reason: String(cString: strerror(errno)))
+        }
+    }
+
+    deinit { close(descriptor) }
+
+    /// Appends one sample as one line, written whole and fsync'd before returning.
+    public func append(_ sample: Sample) throws {
+        guard !completedKeys.contains(sample.key) else {
+            throw ExperimentError.corruptResults(path: samplesPath, line: samples.count + 1,
+                                                 reason: "sample \(sample.index) of problem \(sample.problem) is already stored")
+        }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        var line = try encoder.encode(sample)
+        line.append(0x0A)
+        try line.withUnsafeBytes { raw in
+            var offset = 0
+            while offset < raw.count {
+                let written = write(descriptor, raw.baseAddress! + offset, raw.count - offset)
+                if written < 0 {
+                    if errno == EINTR { continue }
+                    throw ExperimentError.ioFailure(path: samplesPath, reason: String(cString: strerror(errno)))
+                }
+                offset += written
+            }
+        }
+        guard fsync(descriptor) == 0 else { throw ExperimentError.ioFailure(path: samplesPath, reason: "fsync failed") }
+        samples.append(sample)
+        completedKeys.insert(sample.key)
+    }
+
+    /// Writes summary.json atomically and returns it.
+    @discardableResult
+    public func writeSummary(options: SummaryOptions = SummaryOptions()) throws -> Summary {
+        let summary = try Summary.compute(samples: samples, parameters: parameters, options: options)
+        try Self.writeAtomically(try summary.jsonData(), to: directory.appendingPathComponent(Self.summaryFile))
+        return summary
+    }
+
+    // MARK: - Reading
+
+    public static func readParameters(in directory: URL) throws -> RunParameters {
+        let url = directory.appendingPathComponent(parametersFile)
+        guard let data = FileManager.default.contents(atPath: url.path) else {
+            throw ExperimentError.fileUnreadable(path: url.path, reason: "no such file")
+        }
+        do {
+            return try JSONDecoder().decode(RunParameters.self, from: data)
+        } catch {
+            throw ExperimentError.corruptResults(path: url.path, line: 1, reason: "not a valid run parameters file")
+        }
+    }
+
+    /// Reads samples.jsonl (a missing file is an empty run). A last line without its newline
+    /// is a write cut short and is ignored (and, with `truncate`, cut off the file); any other
+    /// bad line is corruption and an error.
+    public static func loadSamples(path: String, truncate: Bool = false) throws -> (samples: [Sample], truncatedBytes: Int) {
+        guard FileManager.default.fileExists(atPath: path) else { return ([], 0) }
+        guard let data = FileManager.default.contents(atPath: path) else { throw ExperimentError.fileUnreadable(path: path, reason: "unreadable") }
+        let completeLength = (data.lastIndex(of: 0x0A).map { $0 + 1 }) ?? 0
+        let partial = data.count - completeLength
+        if partial > 0, truncate {
+            guard truncateFile(path, to: completeLength) else {
+                throw ExperimentError.ioFailure(path: path, reason: "cannot truncate a partial last line")
+            }
+        }
+        var samples: [Sample] = []
+        var seen = Set<SampleKey>()
+        let decoder = JSONDecoder()
+        var lineNumber = 0
+        for line in data.prefix(completeLength).split(separator: 0x0A, omittingEmptySubsequences: false).dropLast() {
+            lineNumber += 1
+            if line.allSatisfy({ $0 == 0x20 || $0 == 0x0D }) { continue }
+            let sample: Sample
+            do {
+                sample = try decoder.decode(Sample.self, from: Data(line))
+            } catch {
+                throw ExperimentError.corruptResults(path: path, line: lineNumber, reason: "not a valid sample")
+            }
+            guard seen.insert(sample.key).inserted else {
+                throw ExperimentError.corruptResults(path: path, line: lineNumber, reason: "duplicate sample \(sample.index) of problem \(sample.problem)")
+            }
+            samples.append(sample)
+        }
+        return (samples, partial)
+    }
+
+    // MARK: - Merging shards
+
+    /// Combines shard directories into `destination` (run.json without a shard, samples sorted
+    /// by (problem, sample), summary.json) and returns the summary. The shards must share all
+    /// parameters except the shard, come from distinct shards of one split, and hold disjoint
+    /// problems.
+    @discardableResult
+    public static func merge(shardDirectories: [URL], into destination: URL, options: SummaryOptions = SummaryOptions()) throws -> Summary {
+        guard let firstDirectory = shardDirectories.first else { throw ExperimentError.mergeConflict("no shard directories given") }
+        var base = try readParameters(in: firstDirectory)
+        var shardsSeen = Set<ShardSpec>()
+        var owner: [Int: String] = [:]
+        var all: [Sample] = []
+        for directory in shardDirectories {
+            let p = try readParameters(in: directory)
+            let differing = p.differences(from: base, ignoringShard: true)
+            guard differing.isEmpty else {
+                throw ExperimentError.mergeConflict("\(directory.path) differs from \(firstDirectory.path) in \(differing.joined(separator: ", "))")
+            }
+            guard (p.shard == nil) == (base.shard == nil) else {
+                throw ExperimentError.mergeConflict("\(directory.path) and \(firstDirectory.path) are not both shards")
+            }
+            if let shard = p.shard {
+                guard shard.count == base.shard?.count else {
+                    throw ExperimentError.mergeConflict("\(directory.path) is shard \(shard) but \(firstDirectory.path) is not from a \(shard.count)-way split")
+                }
+                guard shardsSeen.insert(shard).inserted else { throw ExperimentError.mergeConflict("shard \(shard) given twice") }
+            }
+            let loaded = try loadSamples(path: directory.appendingPathComponent(samplesFile).path)
+            if let shard = p.shard, let stray = loaded.samples.first(where: { !shard.contains(problem: $0.problem) }) {
+                throw ExperimentError.mergeConflict("\(directory.path) is shard \(shard) but holds problem \(stray.problem)")
+            }
+            for problem in Set(loaded.samples.map(\.problem)) {
+                if let other = owner[problem] {
+                    throw ExperimentError.mergeConflict("problem \(problem) appears in both \(other) and \(directory.path)")
+                }
+                owner[problem] = directory.path
+            }
+            all += loaded.samples
+        }
+        base.shard = nil
+        all.sort { $0.key < $1.key }
+        let fm = FileManager.default
+        if fm.fileExists(atPath: destination.appendingPathComponent(samplesFile).path) {
+            throw ExperimentError.mergeConflict("\(destination.path) already holds samples")
+        }
+        let store = try ResultStore(directory: destination, parameters: base)
+        for sample in all { try store.append(sample) }
+        return try store.writeSummary(options: options)
+    }
+
+    // MARK: - Helpers
+
+    static func encoder() -> JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        return encoder
+    }
+
+    /// Write to a temporary file in the same directory, then rename over the target: readers
+    /// see the old file or the new one, never half of one.
+    static func writeAtomically(_ data: Data, to url: URL) throws {
+        let temporary = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).\(getpid()).tmp")
+        do {
+            try data.write(to: temporary)
+            guard rename(temporary.path, url.path) == 0 else {
+                throw ExperimentError.ioFailure(path: url.path, reason: String(cString: strerror(errno)))
+            }
+        } catch let error as ExperimentError {
+            try? FileManager.default.removeItem(at: temporary)
+            throw error
+        } catch {
+            try? FileManager.default.removeItem(at: temporary)
+            throw ExperimentError.ioFailure(path: url.path, reason: "cannot write")
+        }
+    }
+}
+
+/// POSIX truncate(2): cuts the file to `length` bytes.
+private func truncateFile(_ path: String, to length: Int) -> Bool {
+    truncate(path, off_t(length)) == 0
+}

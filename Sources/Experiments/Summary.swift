@@ -1,0 +1,101 @@
+import Foundation
+
+/// How summaries are computed; recorded in the summary so it can be reproduced.
+public struct SummaryOptions: Codable, Equatable, Sendable {
+    public var rules: [SelectionRule]
+    public var bootstrapResamples: Int
+    public var confidence: Double
+    /// Random k-subsets per problem for selection accuracy when enumerating all is too costly.
+    public var maxSubsets: Int
+
+    public init(rules: [SelectionRule] = SelectionRule.standard, bootstrapResamples: Int = 1000,
+                confidence: Double = 0.95, maxSubsets: Int = 64) {
+        self.rules = rules
+        self.bootstrapResamples = bootstrapResamples
+        self.confidence = confidence
+        self.maxSubsets = maxSubsets
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case rules, bootstrapResamples = "bootstrap_resamples", confidence, maxSubsets = "max_subsets"
+    }
+}
+
+/// The results of a run, written as `summary.json`. Metric dictionaries are keyed by k written
+/// as a decimal string (JSON object keys are strings).
+///
+/// A summary is a pure function of the samples (taken in (problem, sample) order), the
+/// parameters and the options: all randomness is seeded from the run seed and problem ids. So a
+/// run split into shards and merged gives exactly the summary of the unsharded run.
+public struct Summary: Codable, Equatable, Sendable {
+    /// Problems with at least one sample.
+    public var problems: Int
+    public var samples: Int
+    /// Unbiased pass@k (Chen et al. 2021), averaged over problems with at least k samples.
+    public var passAtK: [String: Estimate]
+    /// Coverage as a run of only k samples would have measured it: the fraction of problems
+    /// where one of the first k samples (by index) is correct. Same expectation as pass@k, more
+    /// noise; it is what "Large Language Monkeys" (Brown et al. 2024) plots.
+    public var coverage: [String: Estimate]
+    /// Selection-rule accuracy by rule name, then k.
+    public var accuracy: [String: [String: Estimate]]
+    public var compute: ComputeCost
+    public var options: SummaryOptions
+    public var provenance: RunParameters
+
+    enum CodingKeys: String, CodingKey {
+        case problems, samples, passAtK = "pass_at_k", coverage, accuracy, compute, options, provenance
+    }
+
+    public static func compute(samples: [Sample], parameters: RunParameters, options: SummaryOptions = SummaryOptions()) throws -> Summary {
+        let byProblem = Dictionary(grouping: samples, by: \.problem)
+        let problemIds = byProblem.keys.sorted()
+        let groups = problemIds.map { id in byProblem[id]!.sorted { $0.index < $1.index } }
+        let seed = parameters.seed
+
+        // Each metric's interval uses its own generator stream, derived from the seed and the
+        // metric's name, so adding a metric does not change the others.
+        func estimate(_ metric: String, k: Int, _ value: ([Sample]) throws -> Double) throws -> Estimate? {
+            let eligible = groups.filter { $0.count >= k }
+            guard !eligible.isEmpty else { return nil }
+            let values = try eligible.map(value)
+            var stream = SeededRandom(seed: seed, label: "summary:\(metric)", UInt64(k))
+            let streamSeed = stream.next()
+            return try bootstrap(values, resamples: options.bootstrapResamples, confidence: options.confidence, seed: streamSeed)
+        }
+
+        var passAtK: [String: Estimate] = [:]
+        var coverage: [String: Estimate] = [:]
+        var accuracy: [String: [String: Estimate]] = [:]
+        for k in parameters.ks {
+            let key = String(k)
+            passAtK[key] = try estimate("pass_at_k", k: k) { g in try Experiments.passAtK(n: g.count, c: g.filter(\.correct).count, k: k) }
+            coverage[key] = try estimate("coverage", k: k) { g in g.prefix(k).contains(where: \.correct) ? 1 : 0 }
+            for rule in options.rules {
+                let value = try estimate("accuracy:\(rule.rawValue)", k: k) { g in
+                    try Experiments.accuracy(rule, samples: g, k: k, seed: seed, maxSubsets: options.maxSubsets)
+                }
+                if let value { accuracy[rule.rawValue, default: [:]][key] = value }
+            }
+        }
+
+        var compute = ComputeCost()
+        for g in groups {
+            // Every sample of a problem records the same prompt length; take the largest in
+            // case an older writer left some at 0.
+            compute = compute + ComputeCost.forProblem(promptTokens: g.map(\.promptTokens).max() ?? 0,
+                                                       sampleLengths: g.map(\.tokens.count),
+                                                       seconds: g.reduce(0) { $0 + $1.seconds },
+                                                       model: parameters.model.shape)
+        }
+        return Summary(problems: groups.count, samples: samples.count, passAtK: passAtK, coverage: coverage,
+                       accuracy: accuracy, compute: compute, options: options, provenance: parameters)
+    }
+
+    /// Stable JSON: sorted keys, so equal summaries are equal bytes.
+    public func jsonData() throws -> Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        return try encoder.encode(self)
+    }
+}

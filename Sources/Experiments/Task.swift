@@ -1,0 +1,85 @@
+import Foundation
+
+/// One question put to the model, with its reference answer.
+public struct Problem: Codable, Equatable, Sendable {
+    /// Stable identity: the generator's index or the record's position in a file. Sharding
+    /// (`id % count`) and all per-problem randomness key on it.
+    public var id: Int
+    public var prompt: String
+    public var answer: String
+    /// Operands the verifier needs besides the answer (Countdown's given numbers); empty otherwise.
+    public var numbers: [Int]
+
+    public init(id: Int, prompt: String, answer: String, numbers: [Int] = []) {
+        self.id = id
+        self.prompt = prompt
+        self.answer = answer
+        self.numbers = numbers
+    }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        id = try c.decode(Int.self, forKey: .id)
+        prompt = try c.decode(String.self, forKey: .prompt)
+        answer = try c.decode(String.self, forKey: .answer)
+        numbers = try c.decodeIfPresent([Int].self, forKey: .numbers) ?? []
+    }
+}
+
+/// A family of problems with an exact verifier. Problem generation is a pure function of
+/// (count, seed), and problem i does not depend on count, so a longer run extends a shorter one.
+public protocol ExperimentTask {
+    /// A short description that includes the task's settings; recorded in run parameters.
+    var name: String { get }
+    func problems(count: Int, seed: UInt64) throws -> [Problem]
+    /// The answer the model gave, pulled out of its raw generated text; nil if there is none.
+    func extractAnswer(from generated: String) -> String?
+    func isCorrect(extracted: String?, problem: Problem) -> Bool
+}
+
+extension ExperimentTask {
+    /// Extract and verify in one step.
+    public func grade(_ generated: String, problem: Problem) -> (answer: String?, correct: Bool) {
+        let answer = extractAnswer(from: generated)
+        return (answer, isCorrect(extracted: answer, problem: problem))
+    }
+}
+
+/// Helpers shared by the tasks' extractors and verifiers.
+enum AnswerText {
+    /// The canonical decimal form of an integer written with optional surrounding whitespace,
+    /// an optional sign and leading zeros ("  +007" → "7", "-0" → "0"); nil if it is not an
+    /// integer. Works on digit strings of any length, so no overflow.
+    static func canonicalInteger(_ text: String) -> String? {
+        var s = Substring(text.trimmingCharacters(in: .whitespacesAndNewlines))
+        var negative = false
+        if let first = s.first, first == "+" || first == "-" || first == "\u{2212}" {
+            negative = first != "+"
+            s = s.dropFirst()
+        }
+        guard !s.isEmpty, s.allSatisfy({ $0.isASCII && $0.isNumber }) else { return nil }
+        let digits = s.drop(while: { $0 == "0" })
+        if digits.isEmpty { return "0" }
+        return (negative ? "-" : "") + digits
+    }
+
+    /// The first line of `text` that is not blank, trimmed.
+    static func firstNonEmptyLine(_ text: String) -> String? {
+        for line in text.split(whereSeparator: \.isNewline) {
+            let trimmed = line.trimmingCharacters(in: .whitespaces)
+            if !trimmed.isEmpty { return trimmed }
+        }
+        return nil
+    }
+
+    /// The first match of `regex` in `text`: its first capture group if it has one that took
+    /// part in the match, else the whole match.
+    static func firstMatch(_ regex: NSRegularExpression, in text: String) -> String? {
+        let range = NSRange(text.startIndex..., in: text)
+        guard let match = regex.firstMatch(in: text, range: range) else { return nil }
+        var target = match.range
+        if match.numberOfRanges > 1, match.range(at: 1).location != NSNotFound { target = match.range(at: 1) }
+        guard let r = Range(target, in: text) else { return nil }
+        return String(text[r])
+    }
+}
