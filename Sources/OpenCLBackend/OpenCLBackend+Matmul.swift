@@ -25,7 +25,9 @@ extension OpenCLBackend {
 
     /// out[t] = W·x[t] (+ bias) straight from W's stored blocks; one work-group per output.
     func matvec(_ out: OpenCLTensor, _ x: OpenCLTensor, _ w: OpenCLWeight, bias: OpenCLWeight?, rows: Int) throws {
-        let ls = kernels.matvec.groupSize(preferred: 128)
+        // One 32-value unit per work-item at most: small rows get small groups, not idle lanes.
+        let units = (w.cols + 31) / 32
+        let ls = kernels.matvec.groupSize(preferred: min(128, max(32, units)))
         try kernels.matvec.launch([
             .buffer(out.buffer), .buffer(w.buffer), .int(Int(w.type.rawValue)), .uint64(UInt64(w.rowBytes)),
             .buffer(x.buffer), .buffer(bias?.buffer ?? placeholder), .int(bias == nil ? 0 : 1),
