@@ -1,3 +1,4 @@
+import Foundation
 import GGUF
 
 /// The LLaMA forward pass, written once against `Backend`. A call takes a batch of
@@ -23,6 +24,16 @@ public final class Transformer<B: Backend> {
         self.backend = backend
         self.weights = weights
         let cellCount = cacheCells ?? config.contextLength
+        // A cache size is a request, not something we created: refuse one that cannot be
+        // allocated (K and V, F32, every layer) instead of trapping in the allocator.
+        guard cellCount >= 1 else { throw ModelError.backend("the KV cache needs at least 1 cell, got \(cellCount)") }
+        let perCell = config.layers.multipliedReportingOverflow(by: 2 * 4 * max(1, config.kvDim))
+        let bytes = cellCount.multipliedReportingOverflow(by: perCell.partialValue)
+        let memory = ProcessInfo.processInfo.physicalMemory
+        if perCell.overflow || bytes.overflow || UInt64(bytes.partialValue) > memory {
+            throw ModelError.backend("a KV cache of \(cellCount) cells needs \(bytes.overflow ? "more than 2^63" : "\(bytes.partialValue)") bytes, "
+                + "more than this machine's \(memory) bytes of memory; ask for fewer cache cells")
+        }
         cells = KVCells(capacity: cellCount)
         try backend.makeKVStorage(layers: config.layers, cells: cellCount, kvDim: config.kvDim)
     }

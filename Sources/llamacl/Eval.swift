@@ -16,20 +16,28 @@ struct Eval: ParsableCommand {
 
     func validate() throws {
         guard (prompt == nil) != (tokens == nil) else { throw ValidationError("give exactly one of --prompt or --tokens") }
+        if tokens != nil { _ = try tokenIds() }
+    }
+
+    /// `--tokens` as ids: every comma-separated item an integer, and at least one.
+    func tokenIds() throws -> [Int] {
+        let ids = try (tokens ?? "").split(separator: ",").map {
+            guard let v = Int($0.trimmingCharacters(in: .whitespaces)) else { throw ValidationError("--tokens: '\($0)' is not an integer") }
+            return v
+        }
+        guard !ids.isEmpty else { throw ValidationError("--tokens: no token ids given") }
+        return ids
     }
 
     func run() throws {
         let (gguf, lm) = try backend.load(model.model)
         let ids: [Int]
-        if let tokens {
-            ids = try tokens.split(separator: ",").map {
-                guard let v = Int($0.trimmingCharacters(in: .whitespaces)) else { throw ValidationError("--tokens: '\($0)' is not an integer") }
-                return v
-            }
+        if tokens != nil {
+            ids = try tokenIds()
         } else {
             ids = try loadTokenizer(from: gguf).encode(prompt!, addSpecial: true, parseSpecial: false)
         }
-        guard !ids.isEmpty else { throw ValidationError("no tokens to evaluate") }
+        guard !ids.isEmpty else { throw InvalidInput(description: "the prompt gives no tokens to evaluate") }
         let limit = min(lm.config.contextLength, lm.cacheCapacity)
         guard ids.count <= limit else { throw InvalidInput(description: "the prompt is \(ids.count) tokens long but the context holds \(limit) tokens") }
         let start = Date()

@@ -21,6 +21,17 @@ struct Synth: ParsableCommand {
     @Option(help: "Seed for the weights.") var seed: UInt64 = 1
     @Option(name: [.short, .customLong("out")], help: "Output GGUF path.") var out: String
 
+    /// The flag checks, here so that a mistake prints this command's usage.
+    func validate() throws {
+        if TensorType(name: type) == nil {
+            throw ValidationError("unknown --type '\(type)' (supported: \(TensorType.allCases.map(\.description).joined(separator: ", ")))")
+        }
+        if let shape, ModelSynthesizer.Shape.named[shape] == nil {
+            throw ValidationError("unknown --shape '\(shape)' (known: \(ModelSynthesizer.Shape.named.keys.sorted().joined(separator: ", ")))")
+        }
+        if shape == nil, dim == nil || layers == nil || heads == nil { throw ValidationError("give --shape, or --dim, --layers and --heads") }
+    }
+
     func run() throws {
         guard let tensorType = TensorType(name: type) else {
             throw ValidationError("unknown --type '\(type)' (supported: \(TensorType.allCases.map(\.description).joined(separator: ", ")))")

@@ -1,0 +1,181 @@
+import Foundation
+import GGUF
+import LlamaCore
+import TestSupport
+import XCTest
+
+/// `llamacl` end to end, as scripts drive it (DESIGN.md's CLI contract).
+final class CommandTests: XCTestCase {
+    var dir: URL!
+
+    override func setUpWithError() throws { dir = try Fixtures.temporaryDirectory() }
+    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: dir) }
+
+    // MARK: info
+
+    func testInfoJSONHasTheModelShape() throws {
+        let r = try CLI.ok(["info", "-m", try CLIFixtures.tinyModel, "--json"])
+        let info = try r.jsonObject()
+        let model = try XCTUnwrap(info["model"] as? [String: Any], "\(r)")
+        XCTAssertEqual(model["architecture"] as? String, "llama")
+        XCTAssertEqual(model["dim"] as? Int, 128)
+        XCTAssertEqual(model["layers"] as? Int, 2)
+        XCTAssertEqual(model["heads"] as? Int, 4)
+        XCTAssertEqual(model["kv_heads"] as? Int, 2)
+        XCTAssertEqual(model["head_dim"] as? Int, 32)
+        XCTAssertEqual(model["ffn_dim"] as? Int, 256)
+        XCTAssertEqual(model["vocab_size"] as? Int, 32000)
+        XCTAssertEqual(model["rope_base"] as? Double, 10000)
+        XCTAssertEqual(info["version"] as? Int, 3)
+        XCTAssertEqual(info["tensor_count"] as? Int, 2 + 2 * 9 + 1, "embeddings, output norm, 9 per layer, output")
+        XCTAssertGreaterThan(info["parameters"] as? Int ?? 0, 8_000_000)
+        XCTAssertNotNil(info["metadata"] as? [String: Any])
+        XCTAssertEqual(r.stdout.split(separator: "\n").count, 1, "one JSON line and nothing else on stdout")
+        // the human-readable form and the tensor list work too
+        let text = try CLI.ok(["info", "-m", try CLIFixtures.tinyModel, "--tensors"])
+        XCTAssert(text.stdout.contains("token_embd.weight"), text.stdout)
+    }
+
+    func testInfoOnAVocabOnlyFile() throws {
+        let r = try CLI.ok(["info", "-m", try CLIFixtures.spmVocab, "--json"])
+        let info = try r.jsonObject()
+        XCTAssertEqual(info["tensor_count"] as? Int, 0)
+        // llama.cpp's vocab files keep the hyperparameters of the model they came from
+        if let model = info["model"] as? [String: Any] { XCTAssertEqual(model["vocab_size"] as? Int, 32000) }
+        let meta = try XCTUnwrap(info["metadata"] as? [String: Any])
+        XCTAssertEqual(meta["tokenizer.ggml.model"] as? String, "llama")
+        XCTAssertNotNil(meta["tokenizer.ggml.tokens"])
+        try CLI.ok(["info", "-m", try CLIFixtures.spmVocab])
+    }
+
+    // MARK: tokenize
+
+    func testTokenizeJSON() throws {
+        let vocab = try CLIFixtures.spmVocab
+        let ids = try XCTUnwrap(try CLI.ok(["tokenize", "-m", vocab, "--text", "Hello world", "--json"]).jsonObject()["ids"] as? [Int])
+        XCTAssertEqual(ids, [1, 15043, 3186])
+        let noBOS = try XCTUnwrap(try CLI.ok(["tokenize", "-m", vocab, "--text", "Hello world", "--no-bos", "--json"]).jsonObject()["ids"] as? [Int])
+        XCTAssertEqual(noBOS, [15043, 3186])
+        // --file reads the same text; a model file's tokenizer gives the same ids
+        let file = dir.appendingPathComponent("text.txt")
+        try Data("Hello world".utf8).write(to: file)
+        XCTAssertEqual(try CLI.ok(["tokenize", "-m", vocab, "--file", file.path, "--json"]).jsonObject()["ids"] as? [Int], [1, 15043, 3186])
+        XCTAssertEqual(try CLI.ok(["tokenize", "-m", try CLIFixtures.tinyModel, "--text", "Hello world", "--json"]).jsonObject()["ids"] as? [Int], [1, 15043, 3186])
+        // special tokens are text unless --special
+        let literal = try XCTUnwrap(try CLI.ok(["tokenize", "-m", vocab, "--text", "</s>", "--no-bos", "--json"]).jsonObject()["ids"] as? [Int])
+        XCTAssertNotEqual(literal, [2])
+        XCTAssertEqual(try CLI.ok(["tokenize", "-m", vocab, "--text", "</s>", "--no-bos", "--special", "--json"]).jsonObject()["ids"] as? [Int], [2])
+        // the human-readable listing
+        XCTAssert(try CLI.ok(["tokenize", "-m", vocab, "--text", "Hello world"]).stdout.contains("15043"))
+    }
+
+    // MARK: eval
+
+    func testEvalDumpsLogitsThatMatchTheExactReference() throws {
+        let ref = try CLIFixtures.reference()
+        let out = dir.appendingPathComponent("logits.npy").path
+        try CLI.ok(["eval", "-m", try CLIFixtures.tinyModel, "--tokens", ref.prompt_tokens.map(String.init).joined(separator: ","), "--dump-logits", out])
+        let ours = try NpyReader.read(out)
+        XCTAssertEqual(ours.shape, [25, 32000])
+        let exact = try NpyReader.read(try Fixtures.require("reference/tiny-spm-f32.exact.logits.npy"))
+        XCTAssertEqual(exact.shape, ours.shape)
+        let nmse = Budget.nmse(ours.values, exact.values)
+        print("llamacl eval vs exact: NMSE \(nmse)")
+        XCTAssertLessThanOrEqual(nmse, Budget.f32VsExact)
+
+        // --prompt tokenizes to the same ids (BOS included) and so gives the same logits
+        let viaPrompt = dir.appendingPathComponent("prompt.npy").path
+        let r = try CLI.ok(["eval", "-m", try CLIFixtures.tinyModel, "--prompt", ref.prompt, "--dump-logits", viaPrompt, "--json"])
+        XCTAssertEqual(try r.jsonObject()["tokens"] as? [Int], ref.prompt_tokens)
+        XCTAssertEqual(try NpyReader.read(viaPrompt).values, ours.values)
+        // the reference backend agrees too
+        let slow = dir.appendingPathComponent("reference.npy").path
+        try CLI.ok(["eval", "-m", try CLIFixtures.tinyModel, "--tokens", "1,9038,2501", "--dump-logits", slow, "--backend", "reference"])
+        XCTAssertEqual(try NpyReader.read(slow).shape, [3, 32000])
+    }
+
+    // MARK: generate
+
+    func testGenerateJSONReproducesGreedyTokens() throws {
+        let ref = try CLIFixtures.reference()
+        let r = try CLI.ok(["generate", "-m", try CLIFixtures.tinyModel, "-p", ref.prompt, "-n", "24", "--temp", "0", "--json"])
+        let out = try r.jsonObject()
+        XCTAssertEqual(out["prompt_tokens"] as? [Int], ref.prompt_tokens)
+        XCTAssertEqual(out["tokens"] as? [Int], ref.greedy_tokens)
+        XCTAssertNotNil(out["text"] as? String)
+        XCTAssertEqual(out["finish_reason"] as? String, "length")
+        let timings = try XCTUnwrap(out["timings"] as? [String: Any])
+        XCTAssertNotNil(timings["prompt_seconds"] as? Double)
+        XCTAssertNotNil(timings["generation_tokens_per_second"] as? Double)
+        // streamed text mode prints the same text, and a summary on stderr
+        let text = try CLI.ok(["generate", "-m", try CLIFixtures.tinyModel, "-p", ref.prompt, "-n", "24", "--temp", "0"])
+        XCTAssertEqual(text.stdout, (out["text"] as? String ?? "") + "\n")
+        XCTAssert(text.stderr.contains("generated"), text.stderr)
+    }
+
+    func testGenerateWithSamplingIsReproducibleBySeed() throws {
+        let model = try CLIFixtures.tinyModel
+        func tokens(_ seed: Int) throws -> [Int] {
+            try XCTUnwrap(try CLI.ok(["generate", "-m", model, "-p", "Hello", "-n", "8", "--temp", "1.0", "--top-k", "0", "--top-p", "1", "--min-p", "0",
+                                      "--seed", "\(seed)", "--json"]).jsonObject()["tokens"] as? [Int])
+        }
+        let a = try tokens(3)
+        XCTAssertEqual(a, try tokens(3))
+        XCTAssertNotEqual(a, try tokens(4))
+    }
+
+    // MARK: synth, then use it
+
+    func testSynthQ8ThenGenerate() throws {
+        let path = try CLIFixtures.synthesize(["--type", "Q8_0"], in: dir)
+        let info = try CLI.ok(["info", "-m", path, "--json"]).jsonObject()
+        XCTAssertEqual((info["tensor_types"] as? [String: Int])?["Q8_0"], 2 * 7 + 2, "every matrix is Q8_0: \(info)")
+        let r = try CLI.ok(["generate", "-m", path, "-p", "hello", "-n", "8", "--seed", "1", "--json"])
+        let out = try r.jsonObject()
+        let tokens = try XCTUnwrap(out["tokens"] as? [Int])
+        XCTAssert((1...8).contains(tokens.count) || out["finish_reason"] as? String == "eos", "\(r)")
+        XCTAssert(tokens.allSatisfy { (0..<600).contains($0) })
+    }
+
+    func testSynthOtherTypesAndANamedShape() throws {
+        for type in ["F16", "Q4_K", "Q6_K"] {
+            let path = try CLIFixtures.synthesize(["--type", type, "--dim", "256", "--heads", "4", "--layers", "1"], in: dir, name: "\(type).gguf")
+            try CLI.ok(["eval", "-m", path, "--tokens", "1,2,3", "--dump-logits", dir.appendingPathComponent("\(type).npy").path])
+        }
+        // a named shape with its real vocabulary size (stories15M: 24M parameters)
+        let named = dir.appendingPathComponent("stories15M.gguf").path
+        let r = try CLI.ok(["synth", "--shape", "stories15M", "--type", "Q8_0", "-o", named], timeout: 120)
+        XCTAssert(r.stdout.contains("RANDOM WEIGHTS"), r.stdout)
+        let model = try XCTUnwrap(try CLI.ok(["info", "-m", named, "--json"]).jsonObject()["model"] as? [String: Any])
+        XCTAssertEqual(model["dim"] as? Int, 288)
+        XCTAssertEqual(model["layers"] as? Int, 6)
+    }
+
+    func testSynthWithARealTokenizer() throws {
+        let path = try CLIFixtures.synthesize(["--vocab", "32000", "--tokenizer-from", try CLIFixtures.spmVocab], in: dir)
+        XCTAssertEqual(try CLI.ok(["tokenize", "-m", path, "--text", "Hello world", "--json"]).jsonObject()["ids"] as? [Int], [1, 15043, 3186])
+        try CLI.ok(["generate", "-m", path, "-p", "Hello world", "-n", "4", "--json"])
+        // a vocabulary size that does not match the tokenizer is refused with the right size named
+        try CLI.fails(["synth", "--dim", "64", "--layers", "1", "--heads", "4", "--vocab", "600", "--tokenizer-from", try CLIFixtures.spmVocab,
+                       "-o", dir.appendingPathComponent("bad.gguf").path], mentioning: ["32000"])
+    }
+
+    // MARK: bench
+
+    func testBenchJSON() throws {
+        let path = try CLIFixtures.synthesize(["--type", "Q8_0"], in: dir)
+        let r = try CLI.ok(["bench", "-m", path, "-p", "16", "-n", "4", "-r", "1", "--json"])
+        let rows = try XCTUnwrap(try r.json() as? [[String: Any]], "\(r)")
+        XCTAssertEqual(rows.compactMap { $0["test"] as? String }, ["pp16", "tg4"])
+        for row in rows {
+            for key in ["test", "n_prompt", "n_gen", "batch", "threads", "backend", "tokens_per_second", "stddev"] {
+                XCTAssertNotNil(row[key], "\(key) missing in \(row)")
+            }
+            XCTAssertGreaterThan(row["tokens_per_second"] as? Double ?? 0, 0)
+            XCTAssertEqual(row["backend"] as? String, "cpu")
+        }
+        XCTAssertEqual(rows[0]["n_prompt"] as? Int, 16)
+        XCTAssertEqual(rows[1]["n_gen"] as? Int, 4)
+        XCTAssertEqual(r.stdout.split(separator: "\n").count, 1, "JSON mode prints only the array")
+    }
+}
