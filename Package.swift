@@ -39,11 +39,13 @@ let package = Package(
         .executableTarget(
             name: "llamacl",
             dependencies: [
-                "GGUF", "Tokenizers", "LlamaCore", "CPUBackend", "Generation", "OpenCLBackend", "OpenCLVerification",
+                "GGUF", "Tokenizers", "LlamaCore", "CPUBackend", "Generation", "OpenCLBackend", "OpenCLVerification", "Training",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         // Best-of-N experiments: tasks, verifiers, metrics, result files, plots. Foundation only.
         .target(name: "Experiments", dependencies: []),
+        // Training tiny LLaMA-architecture models on the CPU; checkpoints are GGUF.
+        .target(name: "Training", dependencies: ["GGUF", "LlamaCore", "Experiments"], swiftSettings: optimize),
         .target(name: "TestSupport", dependencies: ["GGUF"], path: "Tests/TestSupport"),
         .testTarget(name: "GGUFTests", dependencies: ["GGUF", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "GGUF", "TestSupport"]),
@@ -51,6 +53,7 @@ let package = Package(
         .testTarget(name: "GenerationTests", dependencies: ["Generation", "LlamaCore", "CPUBackend", "GGUF", "Tokenizers", "TestSupport"]),
         .testTarget(name: "OpenCLBackendTests", dependencies: ["OpenCLBackend", "OpenCLVerification", "CPUBackend", "LlamaCore", "GGUF", "TestSupport"]),
         .testTarget(name: "ExperimentsTests", dependencies: ["Experiments", "TestSupport"]),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "LlamaCore", "CPUBackend", "GGUF", "Tokenizers", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["TestSupport", "GGUF", "LlamaCore"]),
     ]
 )
