@@ -136,19 +136,10 @@ public final class OpenCLBackend: Backend {
         kvCells = cells; self.kvDim = kvDim
     }
 
-    /// Copies `values` into the first rows of `t` (tests and verification set inputs this way).
-    public func write(_ t: OpenCLTensor, _ values: [Float]) throws {
-        guard values.count <= t.capacity * t.cols else { throw OpenCLError.unsupported("\(values.count) values do not fit a \(t.capacity)×\(t.cols) tensor") }
-        try t.buffer.write(values)
-    }
-
     public func read(_ t: OpenCLTensor, rows: Int) throws -> [Float] {
         try checkRows(rows, t)
         return try t.buffer.readFloats(count: rows * t.cols)
     }
-
-    /// Waits for all queued work (timing).
-    public func finish() throws { try device.finish() }
 
     // MARK: - Elementwise ops
 
