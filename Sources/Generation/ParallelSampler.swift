@@ -57,6 +57,11 @@ public final class ParallelSampler {
             var decoder: StreamingDecoder
             var logits: [Float]
         }
+        // Each sample's text continues the prompt (see Generator: a fresh SentencePiece decoder
+        // would drop the first generated word's leading space).
+        var continuation = StreamingDecoder(tokenizer: tokenizer)
+        _ = continuation.push(contentsOf: prompt)
+        _ = continuation.flush()
         var live: [Live] = []
         var nextSequence = 1
         while !live.isEmpty || !queue.isEmpty {
@@ -67,7 +72,7 @@ public final class ParallelSampler {
                 model.copySequence(Self.promptSequence, to: seq)
                 live.append(Live(output: SampleOutput(index: index), sequence: seq,
                                  sampler: Sampler(settings: settings, rng: SeededGenerator(seed: seed, streams: [UInt64(problem), UInt64(index)])),
-                                 decoder: StreamingDecoder(tokenizer: tokenizer), logits: promptLogits))
+                                 decoder: continuation, logits: promptLogits))
             }
             // Sample one token for every live sample; retire the finished ones.
             var entries: [BatchEntry] = []

@@ -160,6 +160,36 @@ final class CommandTests: XCTestCase {
                        "-o", dir.appendingPathComponent("bad.gguf").path], mentioning: ["32000"])
     }
 
+    // MARK: chat
+
+    /// A synthetic model with the Llama 2 vocabulary and the given `tokenizer.chat_template`.
+    func chatModel(template: String, name: String) throws -> String {
+        let shape = ModelSynthesizer.Shape(dim: 64, layers: 1, heads: 4, kvHeads: 2, ffnDim: 128, vocabSize: 32000, contextLength: 256)
+        let tokenizer = ModelSynthesizer.tokenizerMetadata(of: try GGUFFile(path: try CLIFixtures.spmVocab)) + [("tokenizer.chat_template", GGUFValue.string(template))]
+        let path = dir.appendingPathComponent(name).path
+        try ModelSynthesizer(shape: shape, type: .f32).makeWriter(tokenizer: tokenizer).write(to: path)
+        return path
+    }
+
+    func testGenerateChatUsesTheModelsTemplate() throws {
+        let llama2 = "{% for message in messages %}{% if message['role'] == 'user' %}{{ bos_token + '[INST] ' + message['content'] + ' [/INST]' }}"
+            + "{% elif message['role'] == 'system' %}{{ '<<SYS>>\\n' + message['content'] + '\\n<</SYS>>\\n\\n' }}{% endif %}{% endfor %}"
+        let path = try chatModel(template: llama2, name: "chat.gguf")
+        func promptTokens(_ extra: [String]) throws -> [Int] {
+            try XCTUnwrap(try CLI.ok(["generate", "-m", path, "-p", "Hello world", "-n", "2", "--json"] + extra).jsonObject()["prompt_tokens"] as? [Int])
+        }
+        let plain = try promptTokens([]), chat = try promptTokens(["--chat"]), withSystem = try promptTokens(["--chat", "--system", "Be brief."])
+        XCTAssertEqual(plain, [1, 15043, 3186])
+        XCTAssertEqual(chat.first, 1)
+        XCTAssertNotEqual(chat.dropFirst().first, 1, "one BOS, not two: \(chat)")
+        XCTAssertGreaterThan(chat.count, plain.count + 4, "[INST] ... [/INST] around the message: \(chat)")
+        XCTAssertGreaterThan(withSystem.count, chat.count + 4, "the system block: \(withSystem)")
+        // a template of no family we know is a clear error, not a guess
+        let unknown = try chatModel(template: "{{ messages | tojson }}", name: "unknown.gguf")
+        try CLI.fails(["generate", "-m", unknown, "-p", "hi", "-n", "2", "--chat"], mentioning: ["template"])
+        try CLI.ok(["generate", "-m", unknown, "-p", "hi", "-n", "2"])
+    }
+
     // MARK: bench
 
     func testBenchJSON() throws {

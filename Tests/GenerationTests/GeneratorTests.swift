@@ -56,6 +56,22 @@ final class GeneratorTests: XCTestCase {
         }
     }
 
+    /// Best-of-N decoding gives each sample the same text the single-sequence loop gives.
+    func testParallelSamplerTextMatchesTheGenerator() throws {
+        let ref = try GenerationFixtures.reference()
+        let (model, tokenizer) = try GenerationFixtures.tinyModel()
+        let stop = StopRules(maxTokens: 8, stopAtEndOfGeneration: false)
+        let single = try Generator(model: model, tokenizer: tokenizer).generateCollecting(prompt: ref.prompt_tokens, stop: stop).0
+        let samples = try ParallelSampler(model: model, tokenizer: tokenizer, settings: .greedy)
+            .sample(prompt: ref.prompt_tokens, indices: [0, 1], batch: 2, seed: 1, problem: 0, stop: stop)
+        XCTAssertEqual(samples.count, 2)
+        for s in samples {
+            XCTAssertEqual(s.tokens, single.tokens)
+            XCTAssertEqual(s.text, single.text)
+            XCTAssertEqual(s.text, GenerationFixtures.continuation(tokenizer, prompt: ref.prompt_tokens, tokens: s.tokens))
+        }
+    }
+
     // MARK: limits and bad requests
 
     func testPromptLongerThanTheContextIsAnError() throws {

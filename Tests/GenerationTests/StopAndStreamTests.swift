@@ -111,6 +111,17 @@ final class StopAndStreamTests: XCTestCase {
         }
     }
 
+    /// Best-of-N samples are continuations too: the first word keeps its space.
+    func testParallelSamplerTextContinuesThePrompt() throws {
+        let script = try tokenizer.encode("Hello there", addSpecial: false, parseSpecial: false)
+        let model = ScriptedModel(vocabSize: tokenizer.vocabSize, script: script)
+        let out = try ParallelSampler(model: model, tokenizer: tokenizer, settings: .greedy)
+            .sample(prompt: try tokenizer.encode("Say hi:"), indices: [0], batch: 1, seed: 1, problem: 0,
+                    stop: StopRules(maxTokens: script.count, stopAtEndOfGeneration: false))
+        XCTAssertEqual(out.map(\.tokens), [script])
+        XCTAssertEqual(out.first?.text, " Hello there")
+    }
+
     func testSafePrefixHoldsBackOnlyAPossibleStopStart() {
         XCTAssertEqual(Generator.safePrefixLength("hello Us", stops: ["User:"]), 6)
         XCTAssertEqual(Generator.safePrefixLength("hello", stops: ["User:"]), 5)
