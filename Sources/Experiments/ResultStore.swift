@@ -32,6 +32,15 @@ public final class ResultStore {
 
     public func isDone(problem: Int, sample: Int) -> Bool { completedKeys.contains(SampleKey(problem: problem, sample: sample)) }
 
+    /// For each problem, the sample indices in 0..<n still to generate (problems with nothing
+    /// left are omitted), in the order given.
+    public func remaining(problems: [Int], n: Int) -> [(problem: Int, samples: [Int])] {
+        problems.compactMap { p in
+            let todo = (0..<max(0, n)).filter { !completedKeys.contains(SampleKey(problem: p, sample: $0)) }
+            return todo.isEmpty ? nil : (p, todo)
+        }
+    }
+
     var samplesPath: String { directory.appendingPathComponent(Self.samplesFile).path }
 
     /// Opens `directory` for a run with `parameters`: creates it (and run.json) if new, else

@@ -47,21 +47,24 @@ public struct Summary: Codable, Equatable, Sendable {
         case problems, samples, passAtK = "pass_at_k", coverage, accuracy, compute, options, provenance
     }
 
-    public static func compute(samples: [Sample], parameters: RunParameters, options: SummaryOptions = SummaryOptions()) throws -> Summary {
+    /// `score` is used by the `verifier` rule (when `options.rules` includes it).
+    public static func compute(samples: [Sample], parameters: RunParameters, options: SummaryOptions = SummaryOptions(),
+                               score: SampleScore = exactVerifierScore) throws -> Summary {
         let byProblem = Dictionary(grouping: samples, by: \.problem)
         let problemIds = byProblem.keys.sorted()
         let groups = problemIds.map { id in byProblem[id]!.sorted { $0.index < $1.index } }
         let seed = parameters.seed
 
-        // Each metric's interval uses its own generator stream, derived from the seed and the
-        // metric's name, so adding a metric does not change the others.
-        func estimate(_ metric: String, k: Int, _ value: ([Sample]) throws -> Double) throws -> Estimate? {
+        // Every metric's interval restarts the same generator stream: with the same problems
+        // they share the resampled problem sets (paired comparisons, equal values give equal
+        // intervals), and adding a metric does not change the others.
+        var stream = SeededRandom(seed: seed, label: "summary-bootstrap")
+        let bootstrapSeed = stream.next()
+        func estimate(k: Int, _ value: ([Sample]) throws -> Double) throws -> Estimate? {
             let eligible = groups.filter { $0.count >= k }
             guard !eligible.isEmpty else { return nil }
             let values = try eligible.map(value)
-            var stream = SeededRandom(seed: seed, label: "summary:\(metric)", UInt64(k))
-            let streamSeed = stream.next()
-            return try bootstrap(values, resamples: options.bootstrapResamples, confidence: options.confidence, seed: streamSeed)
+            return try bootstrap(values, resamples: options.bootstrapResamples, confidence: options.confidence, seed: bootstrapSeed)
         }
 
         var passAtK: [String: Estimate] = [:]
@@ -69,11 +72,11 @@ public struct Summary: Codable, Equatable, Sendable {
         var accuracy: [String: [String: Estimate]] = [:]
         for k in parameters.ks {
             let key = String(k)
-            passAtK[key] = try estimate("pass_at_k", k: k) { g in try Experiments.passAtK(n: g.count, c: g.filter(\.correct).count, k: k) }
-            coverage[key] = try estimate("coverage", k: k) { g in g.prefix(k).contains(where: \.correct) ? 1 : 0 }
+            passAtK[key] = try estimate(k: k) { g in try Experiments.passAtK(n: g.count, c: g.filter(\.correct).count, k: k) }
+            coverage[key] = try estimate(k: k) { g in g.prefix(k).contains(where: \.correct) ? 1 : 0 }
             for rule in options.rules {
-                let value = try estimate("accuracy:\(rule.rawValue)", k: k) { g in
-                    try Experiments.accuracy(rule, samples: g, k: k, seed: seed, maxSubsets: options.maxSubsets)
+                let value = try estimate(k: k) { g in
+                    try Experiments.accuracy(rule, samples: g, k: k, seed: seed, maxSubsets: options.maxSubsets, score: score)
                 }
                 if let value { accuracy[rule.rawValue, default: [:]][key] = value }
             }

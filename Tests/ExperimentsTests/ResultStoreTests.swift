@@ -72,6 +72,8 @@ final class ResultStoreTests: XCTestCase {
         XCTAssertEqual(resumed.completed, Set(all.prefix(3).map(\.key)))
         XCTAssertTrue(resumed.isDone(problem: 1, sample: 0))
         XCTAssertFalse(resumed.isDone(problem: 1, sample: 1))
+        XCTAssertEqual(resumed.remaining(problems: [0, 1, 2], n: 2).map(\.problem), [1, 2])
+        XCTAssertEqual(resumed.remaining(problems: [0, 1, 2], n: 2).map(\.samples), [[1], [0, 1]])
         try resumed.append(all[3])
         let reloaded = try ResultStore.loadSamples(path: file.path)
         XCTAssertEqual(reloaded.samples, all)
@@ -138,6 +140,12 @@ final class ResultStoreTests: XCTestCase {
         for i in stride(from: shuffled.count - 1, to: 0, by: -1) { shuffled.swapAt(i, rng.nextInt(below: i + 1)) }
         for s in shuffled { try whole.append(s) }   // write order must not matter
         let expected = try whole.writeSummary()
+        // At k = 1 every rule's accuracy is c/n, like pass@1, and equal values give equal intervals.
+        let rule = try XCTUnwrap(expected.accuracy["mean_logprob"]?["1"]), pass1 = try XCTUnwrap(expected.passAtK["1"])
+        XCTAssertEqual(rule.mean, pass1.mean, accuracy: 1e-12)
+        XCTAssertEqual(rule.lower, pass1.lower, accuracy: 1e-12)
+        XCTAssertEqual(rule.upper, pass1.upper, accuracy: 1e-12)
+        XCTAssertEqual(expected.accuracy["majority_vote"]?["8"]?.problems, 11)
 
         var shardDirectories: [URL] = []
         for index in [1, 0] {   // the order shards are given in must not matter either
