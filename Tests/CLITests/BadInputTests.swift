@@ -82,6 +82,25 @@ final class BadInputTests: XCTestCase {
         }
     }
 
+    /// A tensor of a type LlamaCL does not implement is named, with its type.
+    func testUnsupportedTensorType() throws {
+        let model = try CLIFixtures.synthesize(["--type", "Q8_0"], in: dir)
+        var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: model)))
+        // the tensor info: u64 name length, name, u32 n_dims, u64 dims..., u32 type, u64 offset
+        let name = Array("blk.0.attn_q.weight".utf8)
+        let needle = withUnsafeBytes(of: UInt64(name.count).littleEndian, Array.init) + name
+        let at = try XCTUnwrap((0...(bytes.count - needle.count)).first { bytes[$0..<$0 + needle.count].elementsEqual(needle) })
+        let dims = Int(bytes[at + needle.count])
+        let typeOffset = at + needle.count + 4 + 8 * dims
+        XCTAssertEqual(bytes[typeOffset], 8, "Q8_0")
+        for (id, label) in [(10, "Q2_K"), (16, "IQ2_XXS"), (99, "99")] {
+            bytes[typeOffset] = UInt8(id)
+            let path = try write(bytes, "type-\(id).gguf")
+            try CLI.fails(["eval", "-m", path, "--tokens", "1,2", "--dump-logits", dir.appendingPathComponent("x.npy").path], mentioning: ["blk.0.attn_q.weight", label])
+            try CLI.fails(["generate", "-m", path, "-p", "hi"], mentioning: ["blk.0.attn_q.weight", label])
+        }
+    }
+
     // MARK: flags
 
     func testBadFlags() throws {

@@ -113,6 +113,24 @@ final class CommandTests: XCTestCase {
         XCTAssert(text.stderr.contains("generated"), text.stderr)
     }
 
+    func testGenerateStopStrings() throws {
+        let ref = try CLIFixtures.reference()
+        let model = try CLIFixtures.tinyModel
+        let full = try XCTUnwrap(try CLI.ok(["generate", "-m", model, "-p", ref.prompt, "-n", "24", "--temp", "0", "--json"]).jsonObject()["text"] as? String)
+        // cut at the first stop string that occurs in the greedy text (a word a few tokens in)
+        let words = full.split(separator: " ")
+        XCTAssertGreaterThan(words.count, 3, full)
+        let stop = " " + words[2]
+        let expected = String(full[..<full.range(of: stop)!.lowerBound])
+        let out = try CLI.ok(["generate", "-m", model, "-p", ref.prompt, "-n", "24", "--temp", "0", "--stop", "never-appears", "--stop", stop, "--json"]).jsonObject()
+        XCTAssertEqual(out["text"] as? String, expected)
+        XCTAssertEqual(out["finish_reason"] as? String, "stop")
+        XCTAssertLessThan((out["tokens"] as? [Int])?.count ?? 99, 24)
+        // streamed to stdout: the same cut text
+        let text = try CLI.ok(["generate", "-m", model, "-p", ref.prompt, "-n", "24", "--temp", "0", "--stop", stop])
+        XCTAssertEqual(text.stdout, expected + "\n")
+    }
+
     func testGenerateWithSamplingIsReproducibleBySeed() throws {
         let model = try CLIFixtures.tinyModel
         func tokens(_ seed: Int) throws -> [Int] {
