@@ -55,15 +55,16 @@ public struct ArithmeticTask: ExperimentTask {
         }
     }
 
-    // An optionally signed run of digits; "−" (U+2212) counts as a minus sign.
-    private static let integerPattern = try! NSRegularExpression(pattern: "[-+\u{2212}]?[0-9]+")
+    // An optionally signed integer, with or without thousands separators ("998,001");
+    // "−" (U+2212) counts as a minus sign.
+    private static let integerPattern = try! NSRegularExpression(pattern: "[-+\u{2212}]?(?:[0-9]{1,3}(?:,[0-9]{3})+(?![0-9])|[0-9]+)")
 
     public func extractAnswer(from generated: String) -> String? {
         AnswerText.firstMatch(Self.integerPattern, in: generated)
     }
 
     public func isCorrect(extracted: String?, problem: Problem) -> Bool {
-        guard let extracted, let got = AnswerText.canonicalInteger(extracted),
+        guard let extracted, let got = AnswerText.canonicalInteger(AnswerText.removingThousandsSeparators(extracted)),
               let want = AnswerText.canonicalInteger(problem.answer) else { return false }
         return got == want
     }

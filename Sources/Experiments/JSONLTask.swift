@@ -21,6 +21,8 @@ public struct JSONLTask: ExperimentTask {
     public let answerPattern: String?
     /// All records in file order.
     public let records: [Problem]
+    /// The first 12 hex digits of the file's SHA-256.
+    public let contentHash: String
     private let regex: NSRegularExpression?
 
     static let defaultNumberPattern = "[-+\u{2212}]?(?:[0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)(?:\\.[0-9]+)?"
@@ -46,12 +48,14 @@ public struct JSONLTask: ExperimentTask {
             throw ExperimentError.fileUnreadable(path: path, reason: reason)
         }
         guard let text = String(data: data, encoding: .utf8) else { throw ExperimentError.invalidUTF8(path: path) }
+        // Part of the task's name, so a run cannot be resumed or merged against an edited file.
+        contentHash = String(SHA256.hash(data).prefix(12))
         records = try Self.parse(text, path: path)
         guard !records.isEmpty else { throw ExperimentError.emptyFile(path: path) }
     }
 
     public var name: String {
-        "jsonl(\(URL(fileURLWithPath: path).lastPathComponent)" + (answerPattern.map { ",pattern=\($0)" } ?? "") + ")"
+        "jsonl(\(URL(fileURLWithPath: path).lastPathComponent)@\(contentHash)" + (answerPattern.map { ",pattern=\($0)" } ?? "") + ")"
     }
 
     private struct Record: Decodable {

@@ -63,6 +63,8 @@ public struct Sample: Codable, Equatable, Sendable {
         try c.encode(text, forKey: .text)
         try c.encode(answer, forKey: .answer)   // explicit null, so every line has every field
         try c.encode(correct, forKey: .correct)
+        // JSON has no infinities or NaN; an impossible token (−∞) becomes the lowest finite value,
+        // which ranks the same in every selection rule.
         try c.encode(logprob.isFinite ? logprob : -Double.greatestFiniteMagnitude, forKey: .logprob)
         try c.encode(promptTokens, forKey: .promptTokens)
         try c.encode(seconds, forKey: .seconds)

@@ -67,11 +67,13 @@ private func vote(_ ordered: [Sample], _ weight: (Sample) -> Double) -> Sample? 
         let w = weight(s)
         totals[answer, default: 0] += w.isNaN ? 0 : w
     }
-    var best: String?
-    for answer in order where best == nil || totals[answer]! > totals[best!]! {
-        best = answer
+    // Strictly greater replaces, so among equal totals the answer seen first stays.
+    var best: (answer: String, total: Double)?
+    for answer in order {
+        let total = totals[answer] ?? 0
+        if best == nil || total > best!.total { best = (answer, total) }
     }
-    return best.flatMap { firstSample[$0] }
+    return best.flatMap { firstSample[$0.answer] }
 }
 
 /// Expected accuracy of `rule` when only k of a problem's n samples had been drawn: the mean

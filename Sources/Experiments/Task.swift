@@ -63,6 +63,15 @@ enum AnswerText {
         return (negative ? "-" : "") + digits
     }
 
+    /// "-1,234,567" → "-1234567"; text whose commas are not exactly thousands groups is
+    /// returned unchanged (so "1,2" stays wrong rather than becoming 12).
+    static func removingThousandsSeparators(_ text: String) -> String {
+        let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard trimmed.contains(","),
+              trimmed.range(of: "^[-+\u{2212}]?[0-9]{1,3}(,[0-9]{3})+$", options: .regularExpression) != nil else { return text }
+        return trimmed.replacingOccurrences(of: ",", with: "")
+    }
+
     /// The first line of `text` that is not blank, trimmed.
     static func firstNonEmptyLine(_ text: String) -> String? {
         for line in text.split(whereSeparator: \.isNewline) {

@@ -33,6 +33,8 @@ final class JSONLTaskTests: XCTestCase {
         XCTAssertEqual(task.records.map(\.id), [0, 1, 2])
         XCTAssertEqual(task.records[0].prompt, "Q: 2+2?\nA:")
         XCTAssertEqual(try task.problems(count: 3, seed: 0), task.records)
+        XCTAssertEqual(task.name, "jsonl(tasks.jsonl@\(task.contentHash))")
+        XCTAssertEqual(task.contentHash.count, 12)
     }
 
     func testDefaultExtractionAndVerification() throws {
