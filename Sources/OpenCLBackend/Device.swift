@@ -96,11 +96,13 @@ public final class Device {
         try check(clGetPlatformIDs(count, &platforms, nil), "clGetPlatformIDs")
 
         var out: [(cl_device_id, DeviceInfo)] = []
+        var problems: [String] = []
         for case let platform? in platforms {
             var n: cl_uint = 0
             let s = clGetDeviceIDs(platform, cl_device_type(CL_DEVICE_TYPE_ALL), 0, nil, &n)
-            if s == CL_DEVICE_NOT_FOUND || n == 0 { continue }
-            try check(s, "clGetDeviceIDs")
+            if s == CL_DEVICE_NOT_FOUND || (s == CL_SUCCESS && n == 0) { continue }
+            // One broken driver should not hide the devices of the others; it is reported if none remain.
+            guard s == CL_SUCCESS else { problems.append("clGetDeviceIDs: \(openCLStatusName(s))"); continue }
             var ids = [cl_device_id?](repeating: nil, count: Int(n))
             try check(clGetDeviceIDs(platform, cl_device_type(CL_DEVICE_TYPE_ALL), n, &ids, nil), "clGetDeviceIDs")
             let platformName = try platformString(platform, cl_platform_info(CL_PLATFORM_NAME))
@@ -109,7 +111,9 @@ public final class Device {
                 out.append((id, try describe(id, index: out.count, platformName: platformName, platformVersion: platformVersion)))
             }
         }
-        if out.isEmpty { throw OpenCLError.noPlatform(detail: "\(count) platform(s) but no devices") }
+        if out.isEmpty {
+            throw OpenCLError.noPlatform(detail: "\(count) platform(s) but no devices" + (problems.isEmpty ? "" : "; " + problems.joined(separator: ", ")))
+        }
         return out
     }
 

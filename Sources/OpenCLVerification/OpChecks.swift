@@ -69,7 +69,8 @@ public enum OpChecks {
         return out
     }
 
-    /// Runs every op check; `progress` hears each check's name before it runs.
+    /// Runs every op check; `progress` hears each check's name before it runs. The attention
+    /// checks replace the backend's KV storage, so run this before loading a model onto it.
     public static func run(on openCL: OpenCLBackend, seed: UInt64 = 0x11A3A, progress: ((String) -> Void)? = nil) throws -> [Check] {
         let reference = CPUBackend(mode: .reference, threads: 1)
         var checks: [Check] = []
