@@ -20,7 +20,14 @@ struct Info: ParsableCommand {
             var meta: [String: Any] = [:]
             for k in f.metadataKeys {
                 let v = f.metadata[k]!
-                if case let .array(_, items) = v { meta[k] = ["array_length": items.count] } else { meta[k] = v.doubleValue ?? v.stringValue ?? v.description }
+                if case let .array(_, items) = v {
+                    meta[k] = ["array_length": items.count]
+                } else if let d = v.doubleValue, d.isFinite {
+                    meta[k] = d
+                } else {
+                    // JSON has no NaN or infinity: such a value (a broken file's) is shown as text
+                    meta[k] = v.stringValue ?? v.description
+                }
             }
             var out: [String: Any] = ["path": model.model, "version": f.version, "tensor_count": f.tensors.count,
                                       "parameters": params, "file_size": f.file.size, "tensor_types": typeCounts, "metadata": meta]

@@ -101,6 +101,24 @@ final class BadInputTests: XCTestCase {
         }
     }
 
+    /// JSON has no NaN: `info --json` on a file with a NaN float still prints valid JSON (the
+    /// model's own checks then refuse it).
+    func testNonFiniteMetadata() throws {
+        let model = try CLIFixtures.synthesize([], in: dir)
+        var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: model)))
+        let key = Array("llama.rope.freq_base".utf8)
+        let needle = withUnsafeBytes(of: UInt64(key.count).littleEndian, Array.init) + key
+        let at = try XCTUnwrap((0...(bytes.count - needle.count)).first { bytes[$0..<$0 + needle.count].elementsEqual(needle) })
+        let value = at + needle.count + 4   // after the u32 type (float32)
+        for (label, v) in [("nan", Float.nan), ("inf", Float.infinity)] {
+            withUnsafeBytes(of: v.bitPattern.littleEndian) { bytes.replaceSubrange(value..<value + 4, with: $0) }
+            let path = try write(bytes, "\(label).gguf")
+            let meta = try XCTUnwrap(try CLI.ok(["info", "-m", path, "--json"]).jsonObject()["metadata"] as? [String: Any])
+            XCTAssertEqual((meta["llama.rope.freq_base"] as? String)?.lowercased(), label)
+            try CLI.fails(["eval", "-m", path, "--tokens", "1", "--dump-logits", dir.appendingPathComponent("x.npy").path], mentioning: ["freq_base"])
+        }
+    }
+
     // MARK: flags
 
     func testBadFlags() throws {
