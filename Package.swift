@@ -39,7 +39,7 @@ let package = Package(
         .executableTarget(
             name: "llamacl",
             dependencies: [
-                "GGUF", "Tokenizers", "LlamaCore", "CPUBackend", "Generation", "OpenCLBackend", "OpenCLVerification", "Training",
+                "GGUF", "Tokenizers", "LlamaCore", "CPUBackend", "Generation", "OpenCLBackend", "OpenCLVerification", "Experiments", "Training",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         // Best-of-N experiments: tasks, verifiers, metrics, result files, plots. Foundation only.

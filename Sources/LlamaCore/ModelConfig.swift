@@ -74,11 +74,11 @@ public struct ModelConfig: Equatable, Sendable {
         guard dim > 0, dim <= limit else { throw bad("embedding_length", "\(dim) is not a positive width") }
         guard layers > 0, layers <= 4096 else { throw bad("block_count", "\(layers) layers") }
         guard heads > 0, heads <= dim else { throw bad("attention.head_count", "\(heads) heads") }
+        guard dim % heads == 0 else { throw bad("attention.head_count", "\(heads) heads do not divide the width \(dim)") }
         guard kvHeads > 0, kvHeads <= heads, heads % kvHeads == 0 else {
             throw bad("attention.head_count_kv", "\(kvHeads) KV heads must be positive and divide \(heads) heads")
         }
         guard headDim > 0, headDim % 2 == 0, headDim <= 4096 else { throw bad("attention.key_length", "head size \(headDim) must be positive and even") }
-        guard dim % heads == 0 else { throw bad("attention.head_count", "\(heads) heads do not divide the width \(dim)") }
         guard ffnDim > 0, ffnDim <= limit else { throw bad("feed_forward_length", "\(ffnDim)") }
         guard vocabSize > 0, vocabSize <= limit else { throw bad("vocab_size", "vocabulary size \(vocabSize)") }
         guard contextLength > 0 else { throw bad("context_length", "context length must be positive, found \(contextLength)") }
