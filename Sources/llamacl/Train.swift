@@ -1,0 +1,201 @@
+import ArgumentParser
+import Dispatch
+import Experiments
+import Foundation
+import GGUF
+import Training
+
+struct Train: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Train a small LLaMA-architecture model on the CPU and write it as a GGUF checkpoint.",
+        discussion: """
+        Data: --task arithmetic or countdown (the best-of-N generators and verifiers; held-out problems \
+        come from another seed and never repeat a training prompt), or a UTF-8 text file (the last 10% \
+        is held out). The vocabulary is character-level, stored as a `llama` tokenizer, so llamacl and \
+        llama.cpp load the checkpoint as any other model. Ctrl-C stops early and still writes the checkpoint.
+        """)
+
+    @Option(help: "arithmetic, countdown, or a text file.") var task: String
+    @Option(help: "Arithmetic: digits per operand.") var digits: Int = 3
+    @Option(help: "Arithmetic: operators to draw from.") var operations: String = "+-*"
+    @Option(help: "Countdown: numbers per problem.") var numbers: Int = 4
+
+    @Option(help: "Width.") var dim: Int = 128
+    @Option(help: "Layers.") var layers: Int = 4
+    @Option(help: "Attention heads.") var heads: Int = 4
+    @Option(help: "KV heads (default: --heads).") var kvHeads: Int?
+    @Option(help: "Feed-forward width (default: 8/3 · width, rounded up to 16).") var ffn: Int?
+    @Option(help: "Context length, also the row length of a batch (default: 64 arithmetic, 256 countdown, 128 text).") var context: Int?
+    @Flag(help: "Separate output matrix instead of the tied embedding.") var untied = false
+    @Option(help: "RoPE base.") var ropeBase: Float = 10000
+
+    @Option(help: "Total training tokens (steps = tokens / (batch · context)).") var tokens: Int = 1_000_000
+    @Option(help: "Sequences per batch.") var batch: Int = 16
+    @Option(help: "Peak learning rate.") var lr: Double = 3e-3
+    @Option(help: "Warmup steps (default: 5% of the steps, at most 200).") var warmup: Int?
+    @Option(help: "Final learning rate as a fraction of the peak (cosine decay).") var minLrRatio: Double = 0.1
+    @Option(help: "AdamW decoupled weight decay (matrices only).") var weightDecay: Double = 0.1
+    @Option(help: "Global gradient-norm clip (0: off).") var clip: Double = 1.0
+    @Option(help: "Seed: initial weights, data order, problems.") var seed: UInt64 = 1
+    @Option(help: "Std of the initial weights.") var initStd: Double = 0.02
+    @Option(help: "Which predictions count: completion (the answer and </s>) or all.") var loss: LossScope = .completion
+    @Option(help: "Distinct training problems (default: enough that no problem repeats).") var problems: Int?
+    @Option(help: "Held-out problems (tasks).") var heldOut: Int = 500
+    @Option(help: "Held-out loss every N steps (0: only at the end).") var evalEvery: Int = 100
+    @Option(name: [.short, .customLong("threads")], help: "CPU threads (default: all cores).") var threads: Int?
+
+    @Option(name: [.short, .customLong("out")], help: "Output GGUF path.") var out: String
+    @Option(help: "Tensor type of the checkpoint: F32, F16 or BF16.") var type: String = "F32"
+    @Option(help: "JSON-lines log: one record per --log-every steps and every held-out evaluation.") var log: String?
+    @Option(help: "Log a record every N steps.") var logEvery: Int = 10
+    @Flag(help: "Print the final summary as one JSON object.") var json = false
+
+    func validate() throws {
+        if let t = threads, t < 1 { throw ValidationError("--threads must be at least 1, got \(t)") }
+        if logEvery < 1 { throw ValidationError("--log-every must be at least 1, got \(logEvery)") }
+        if let c = context, c < 2 { throw ValidationError("--context must be at least 2, got \(c)") }
+        guard let t = TensorType(name: type), Checkpoint.supportedTypes.contains(t) else {
+            throw ValidationError("--type must be F32, F16 or BF16, got '\(type)'")
+        }
+    }
+
+    func run() throws {
+        var settings = TrainingSettings()
+        settings.tokens = tokens; settings.rows = batch; settings.learningRate = lr; settings.warmupSteps = warmup
+        settings.minLearningRateRatio = minLrRatio; settings.optimizer.weightDecay = weightDecay; settings.clipNorm = clip
+        settings.seed = seed; settings.initStd = initStd; settings.evalEvery = evalEvery
+        settings.threads = threads ?? ProcessInfo.processInfo.activeProcessorCount
+        try settings.validate()
+
+        let data = try loadData()
+        let length = data.source.length
+        let config = TinyLlamaConfig(dim: dim, layers: layers, heads: heads, kvHeads: kvHeads, ffnDim: ffn,
+                                     vocabSize: data.vocabulary.count, contextLength: length, ropeBase: ropeBase, tiedOutput: !untied)
+        let trainer = try Trainer(config: config, settings: settings, source: data.source, heldOut: data.heldOut)
+        let logFile = try log.map(openLog)
+        defer { try? logFile?.close() }
+
+        let live = LiveLine(total: trainer.steps)
+        if !json {
+            stderrLine("training \(config.parameterCount) parameters (dim \(dim), \(layers) layers, \(heads)/\(config.kvHeads) heads, ffn \(config.ffnDim), vocab \(config.vocabSize), context \(length)) on \(data.name): \(trainer.steps) steps of \(batch)×\(length) tokens, \(data.trainingItems) training / \(data.heldOutItems) held-out items, \(settings.threads) threads")
+        }
+        let stop = StopFlag()
+        let signals = stop.watchInterrupt()
+        defer { signals.cancel(); signal(SIGINT, SIG_DFL) }
+        try trainer.run(report: { record in
+            if let f = logFile, record.step % logEvery == 0 || record.heldOutLoss != nil || record.step == record.steps {
+                try f.write(contentsOf: Data((try jsonLine(logObject(record)) + "\n").utf8))
+            }
+            live.update(record)
+        }, shouldStop: { stop.isSet })
+        live.finish()
+
+        let last = trainer.records.last
+        let heldOutLoss = try last?.heldOutLoss ?? trainer.heldOutLoss()
+        var metadata: [(String, GGUFValue)] = [
+            ("training.data", .string(data.name)),
+            ("training.steps", .uint32(UInt32(trainer.records.count))),
+            ("training.tokens", .uint64(UInt64(last?.tokens ?? 0))),
+            ("training.seed", .uint64(seed)),
+            ("training.batch", .uint32(UInt32(batch))),
+            ("training.learning_rate", .float32(Float(lr))),
+            ("training.loss_scope", .string(loss.rawValue)),
+            ("training.engine", .string("llamacl \(LlamaCL.version)")),
+        ]
+        if let l = last?.loss { metadata.append(("training.final_loss", .float32(Float(l)))) }
+        if let h = heldOutLoss { metadata.append(("training.held_out_loss", .float32(Float(h)))) }
+        try Checkpoint.write(params: trainer.model.params, vocabulary: data.vocabulary, type: TensorType(name: type)!,
+                             name: "llamacl-\(data.name)-d\(dim)-l\(layers)", training: metadata, to: out)
+
+        let seconds = last?.seconds ?? 0
+        let summary: [String: Any] = [
+            "out": out, "steps": trainer.records.count, "planned_steps": trainer.steps, "tokens": last?.tokens ?? 0,
+            "loss": last?.loss ?? NSNull(), "held_out_loss": heldOutLoss ?? NSNull(), "seconds": seconds,
+            "tokens_per_second": last?.tokensPerSecond ?? 0, "parameters": config.parameterCount, "vocab": config.vocabSize,
+            "data": data.name, "stopped_early": trainer.records.count < trainer.steps,
+        ]
+        if json {
+            print(try jsonLine(summary))
+        } else {
+            let lossText = last.map { String(format: "%.4f", $0.loss) } ?? "-"
+            let heldText = heldOutLoss.map { String(format: "%.4f", $0) } ?? "-"
+            print("trained \(trainer.records.count)/\(trainer.steps) steps, \(last?.tokens ?? 0) tokens in \(String(format: "%.1f", seconds)) s (\(Int(last?.tokensPerSecond ?? 0)) tokens/s): loss \(lossText), held-out \(heldText) → \(out)")
+        }
+    }
+
+    func loadData() throws -> TrainingData {
+        switch task {
+        case "arithmetic":
+            return try TrainingData.task(ArithmeticTask(digits: digits, operations: operations), problems: problems, tokens: tokens,
+                                         heldOutProblems: heldOut, seed: seed, rows: batch, length: context ?? 64, scope: loss)
+        case "countdown":
+            return try TrainingData.task(CountdownTask(numbers: numbers), problems: problems, tokens: tokens,
+                                         heldOutProblems: heldOut, seed: seed, rows: batch, length: context ?? 256, scope: loss)
+        default:
+            guard FileManager.default.fileExists(atPath: task) else {
+                throw ValidationError("--task must be arithmetic, countdown or an existing text file; '\(task)' is none of these")
+            }
+            return try TrainingData.text(path: task, rows: batch, length: context ?? 128, seed: seed)
+        }
+    }
+
+    func openLog(_ path: String) throws -> FileHandle {
+        guard FileManager.default.createFile(atPath: path, contents: nil), let h = FileHandle(forWritingAtPath: path) else {
+            throw InvalidInput(description: "cannot write the log '\(path)'")
+        }
+        return h
+    }
+
+    func logObject(_ r: TrainingRecord) -> [String: Any] {
+        var o: [String: Any] = ["step": r.step, "tokens": r.tokens, "lr": r.learningRate, "loss": r.loss, "grad_norm": r.gradNorm,
+                                "seconds": r.seconds, "tokens_per_second": r.tokensPerSecond]
+        if let h = r.heldOutLoss { o["held_out_loss"] = h }
+        return o
+    }
+}
+
+extension LossScope: ExpressibleByArgument {}
+
+/// The live loss line on stderr (only on a terminal): progress, loss, held-out loss, rate.
+final class LiveLine {
+    let total: Int
+    let enabled = stderrIsTerminal
+    private var lastDraw = Date.distantPast
+    private var heldOut: Double?
+    init(total: Int) { self.total = total }
+
+    func update(_ r: TrainingRecord) {
+        if let h = r.heldOutLoss { heldOut = h }
+        guard enabled, r.step == total || Date().timeIntervalSince(lastDraw) >= 0.1 else { return }
+        lastDraw = Date()
+        var line = ProgressBar.render(done: r.step, total: total, unit: "steps", tokensPerSecond: r.tokensPerSecond, elapsed: r.seconds)
+        line += String(format: "  loss %.4f", r.loss)
+        if let h = heldOut { line += String(format: "  held-out %.4f", h) }
+        line += String(format: "  lr %.2e", r.learningRate)
+        FileHandle.standardError.write(Data(("\r" + line + "\u{1B}[K").utf8))
+    }
+
+    func finish() { if enabled { FileHandle.standardError.write(Data("\n".utf8)) } }
+}
+
+func stderrLine(_ s: String) { if stderrIsTerminal { FileHandle.standardError.write(Data((s + "\n").utf8)) } }
+
+/// Set by Ctrl-C: training stops after the current step and the checkpoint is still written.
+final class StopFlag: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = false
+    var isSet: Bool { lock.lock(); defer { lock.unlock() }; return value }
+    func set() { lock.lock(); value = true; lock.unlock() }
+
+    func watchInterrupt() -> DispatchSourceSignal {
+        signal(SIGINT, SIG_IGN)
+        let source = DispatchSource.makeSignalSource(signal: SIGINT, queue: .global())
+        source.setEventHandler { [weak self] in
+            self?.set()
+            FileHandle.standardError.write(Data("\nstopping after this step (Ctrl-C again to abort)\n".utf8))
+            signal(SIGINT, SIG_DFL)
+        }
+        source.resume()
+        return source
+    }
+}

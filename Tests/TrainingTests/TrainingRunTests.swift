@@ -1,0 +1,30 @@
+import Experiments
+import Training
+import XCTest
+
+/// A short run on a tiny arithmetic set learns something (no timing assertions).
+final class TrainingRunTests: XCTestCase {
+    func testLossFallsOnTinyArithmetic() throws {
+        var settings = TrainingSettings()
+        settings.rows = 4
+        settings.tokens = 4 * 32 * 150
+        settings.learningRate = 1e-2
+        settings.evalEvery = 50
+        settings.threads = 2
+        settings.seed = 3
+        let data = try TrainingData.task(ArithmeticTask(digits: 1, operations: "+"), problems: 100, tokens: settings.tokens,
+                                         heldOutProblems: 50, seed: 3, rows: 4, length: 32, scope: .completion)
+        let config = TinyLlamaConfig(dim: 32, layers: 2, heads: 4, kvHeads: 2, vocabSize: data.vocabulary.count, contextLength: 32)
+        let trainer = try Trainer(config: config, settings: settings, source: data.source, heldOut: data.heldOut)
+        let before = try XCTUnwrap(trainer.heldOutLoss())
+        try trainer.run()
+        let r = trainer.records
+        XCTAssertEqual(r.count, 150)
+        let first = r.prefix(10).map(\.loss).reduce(0, +) / 10, last = r.suffix(10).map(\.loss).reduce(0, +) / 10
+        let after = try XCTUnwrap(r.last?.heldOutLoss)
+        print("tiny arithmetic: train loss \(first) → \(last), held-out \(before) → \(after), \(Int(r.last!.tokensPerSecond)) tokens/s (debug build)")
+        XCTAssertLessThan(last, 0.5 * first)
+        XCTAssertLessThan(after, 0.5 * before)
+        XCTAssertEqual(r.filter { $0.heldOutLoss != nil }.map(\.step), [50, 100, 150])
+    }
+}
