@@ -57,13 +57,15 @@ struct Bench: ParsableCommand {
                             "backend": lm.backendName, "device": lm.deviceName, "tokens_per_second": mean, "stddev": sd,
                             "samples_ts": rates, "model": (model.model as NSString).lastPathComponent,
                             "model_size": gguf.file.size, "model_params": gguf.tensors.reduce(0) { $0 + $1.elementCount }])
-            if !json { print(String(format: "| %-28@ | %10@ | %6@ | %7d | %8@ | %10.2f ± %.2f |", (model.model as NSString).lastPathComponent,
-                                    formatBytes(gguf.file.size), lm.backendName, backend.threadCount, test, mean, sd)) }
+            if !json {
+                let name = (model.model as NSString).lastPathComponent
+                print("| \(pad(name, 28, left: true)) | \(pad(formatBytes(gguf.file.size), 10)) | \(pad(lm.backendName, 6)) | \(pad(String(backend.threadCount), 7)) | \(pad(test, 8)) | \(pad(String(format: "%.2f ± %.2f", mean, sd), 16)) |")
+            }
         }
 
         if !json {
-            print("| model                        |       size | backend| threads |     test |          t/s |")
-            print("| ---------------------------- | ---------- | ------ | ------- | -------- | ------------ |")
+            print("| model                        |       size | backend| threads |     test |              t/s |")
+            print("| ---------------------------- | ---------- | ------ | ------- | -------- | ---------------- |")
         }
         if p > 0 {
             try measure("pp\(p)", prompt: p, gen: 0) {

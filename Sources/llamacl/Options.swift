@@ -53,6 +53,12 @@ struct BackendOptions: ParsableArguments {
     }
 }
 
+/// Pads to a column width (String(format:) does not pad %@ on Linux).
+func pad(_ s: String, _ width: Int, left: Bool = false) -> String {
+    let fill = String(repeating: " ", count: max(0, width - s.count))
+    return left ? s + fill : fill + s
+}
+
 /// Human-readable byte counts.
 func formatBytes(_ n: Int) -> String {
     let units = ["B", "KiB", "MiB", "GiB", "TiB"]
