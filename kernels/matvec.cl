@@ -1,13 +1,14 @@
 // matvec: out[t][o] = Σ_i W[o][i]·x[t][i] (+ bias[o]) for a few rows t (single-token decode),
 // reading the weight in its stored type (quantized blocks decoded on the fly, F32 accumulate).
 // Decode is bound by reading weights, so reading them quantized is the least to read.
-// One work-group per (output o, row t); power-of-two work-group size; `partial` one float per
-// work-item. Work-items take "units" of 32 consecutive values: a whole Q4_0/Q8_0 block or one
+// A few work-items ("lanes") per output row, several rows per work-group (so a CPU driver is
+// not swamped by tens of thousands of tiny groups); power-of-two sizes; `partial` one float per
+// work-item. Lanes take "units" of 32 consecutive values: a whole Q4_0/Q8_0 block or one
 // 32-value sub-block of a K-quant block, so each scale is decoded once per unit. Each weight is
 // decoded with the same operations as weight_at() (common.cl), so products use the exact
 // dequantized values the CPU uses. Types without a unit path, and the ragged tail of an F32/F16
 // row, go through weight_at().
-// Global size (local_size · outputs, rows).
+// Global size (local_size · ⌈outputs / (local_size / lanes)⌉, rows).
 
 // Σ_l W[32u + l]·x[32u + l] over one unit; 0 when the type has no unit path here.
 inline float dot_unit(int type, weight_row row, int u, global const float* xs) {
@@ -73,18 +74,29 @@ inline int has_unit_path(int type) {
 
 kernel void matvec_rows(global float* out, weight_row w, int type, ulong row_bytes,
                         global const float* x, global const float* bias, int has_bias,
-                        int cols, int outputs, local float* partial) {
-    int o = get_group_id(0), t = get_group_id(1), lid = get_local_id(0), ls = get_local_size(0);
-    weight_row row = w + (size_t)o * row_bytes;
-    global const float* xr = x + (size_t)t * cols;
+                        int cols, int outputs, int lanes, local float* partial) {
+    // `lanes` work-items (a power of two dividing the group) share one output row; a group
+    // computes local_size / lanes consecutive outputs.
+    int lid = get_local_id(0), lane = lid % lanes;
+    int o = get_group_id(0) * (get_local_size(0) / lanes) + lid / lanes, t = get_group_id(1);
     float s = 0.0f;
-    int done = 0;
-    if (has_unit_path(type)) {
-        int units = cols / 32;
-        for (int u = lid; u < units; u += ls) s += dot_unit(type, row, u, xr + 32 * u);
-        done = units * 32;
+    if (o < outputs) {
+        weight_row row = w + (size_t)o * row_bytes;
+        global const float* xr = x + (size_t)t * cols;
+        int done = 0;
+        if (has_unit_path(type)) {
+            int units = cols / 32;
+            for (int u = lane; u < units; u += lanes) s += dot_unit(type, row, u, xr + 32 * u);
+            done = units * 32;
+        }
+        for (int i = done + lane; i < cols; i += lanes) s += weight_at(type, row, i) * xr[i];
     }
-    for (int i = done + lid; i < cols; i += ls) s += weight_at(type, row, i) * xr[i];
-    s = group_reduce_sum(partial, s);
-    if (lid == 0) out[(size_t)t * outputs + o] = has_bias ? s + bias[o] : s;
+    // Reduce each row's lanes (every work-item takes part in the barriers).
+    partial[lid] = s;
+    barrier(CLK_LOCAL_MEM_FENCE);
+    for (int step = lanes / 2; step > 0; step >>= 1) {
+        if (lane < step) partial[lid] += partial[lid + step];
+        barrier(CLK_LOCAL_MEM_FENCE);
+    }
+    if (lane == 0 && o < outputs) out[(size_t)t * outputs + o] = has_bias ? partial[lid] + bias[o] : partial[lid];
 }

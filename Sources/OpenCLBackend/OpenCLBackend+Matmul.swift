@@ -23,16 +23,25 @@ extension OpenCLBackend {
         }
     }
 
-    /// out[t] = W·x[t] (+ bias) straight from W's stored blocks; one work-group per output.
+    /// out[t] = W·x[t] (+ bias) straight from W's stored blocks. On a GPU a row gets as many
+    /// lanes as it has 32-value units (up to the group size), so wide rows spread over a warp;
+    /// on a CPU driver one lane per row, so a group is a plain loop over many rows.
     func matvec(_ out: OpenCLTensor, _ x: OpenCLTensor, _ w: OpenCLWeight, bias: OpenCLWeight?, rows: Int) throws {
-        // One 32-value unit per work-item at most: small rows get small groups, not idle lanes.
+        let ls = kernels.matvec.groupSize(preferred: 128)
         let units = (w.cols + 31) / 32
-        let ls = kernels.matvec.groupSize(preferred: min(128, max(32, units)))
+        var lanes = 1
+        if let forced = options.matvecLanes {
+            while lanes * 2 <= min(forced, ls) { lanes *= 2 }
+        } else if device.info.kind != "CPU" {
+            while lanes < min(units, ls) { lanes *= 2 }
+        }
+        let rowsPerGroup = ls / lanes
+        let groups = (w.rows + rowsPerGroup - 1) / rowsPerGroup
         try kernels.matvec.launch([
             .buffer(out.buffer), .buffer(w.buffer), .int(Int(w.type.rawValue)), .uint64(UInt64(w.rowBytes)),
             .buffer(x.buffer), .buffer(bias?.buffer ?? placeholder), .int(bias == nil ? 0 : 1),
-            .int(w.cols), .int(w.rows), .local(bytes: ls * 4),
-        ], global: [ls * w.rows, rows], local: [ls, 1])
+            .int(w.cols), .int(w.rows), .int(lanes), .local(bytes: ls * 4),
+        ], global: [ls * groups, rows], local: [ls, 1])
     }
 
     /// How many of W's rows fit the dequantization scratch at `bytesPerValue`.

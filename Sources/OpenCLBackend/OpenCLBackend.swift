@@ -32,6 +32,8 @@ public final class OpenCLBackend: Backend {
         public var gemm: GemmPrecision
         /// Batches with at most this many rows use the fused matvec kernel.
         public var matvecMaxRows: Int
+        /// Work-items per output row in matvec (a power of two); nil: by device kind (see `matvec`).
+        public var matvecLanes: Int?
         /// Upper bound of the dequantization and attention-score scratch buffers.
         public var scratchBytes: Int
         /// Where compiled programs are cached (nil: no cache). Default: `Compiler.defaultCacheDirectory()`.
@@ -40,11 +42,11 @@ public final class OpenCLBackend: Backend {
         public var extraKernelSource: String
 
         public init(device: String? = nil, memoryLimit: Int? = nil, gemm: GemmPrecision? = nil, matvecMaxRows: Int = 4,
-                    scratchBytes: Int = 64 << 20, kernelCacheDirectory: URL? = Compiler.defaultCacheDirectory(),
+                    matvecLanes: Int? = nil, scratchBytes: Int = 64 << 20, kernelCacheDirectory: URL? = Compiler.defaultCacheDirectory(),
                     extraKernelSource: String = "") {
             self.device = device; self.memoryLimit = memoryLimit
             self.gemm = gemm ?? ProcessInfo.processInfo.environment["LLAMACL_GEMM"].flatMap(GemmPrecision.init(rawValue:)) ?? .auto
-            self.matvecMaxRows = matvecMaxRows; self.scratchBytes = scratchBytes
+            self.matvecMaxRows = matvecMaxRows; self.matvecLanes = matvecLanes; self.scratchBytes = scratchBytes
             self.kernelCacheDirectory = kernelCacheDirectory; self.extraKernelSource = extraKernelSource
         }
     }

@@ -45,10 +45,16 @@ final class FixtureModelTests: XCTestCase {
     func testQ4_0() throws { try check("tiny-spm-q4_0", exactBudget: Budget.quantizedVsFollowed, llamacppBudget: Budget.quantizedVsOther) }
     func testBPEQ8_0TiedOutput() throws { try check("tiny-bpe-q8_0", exactBudget: Budget.quantizedVsFollowed, llamacppBudget: Budget.quantizedVsOther) }
 
-    /// Greedy decoding one token at a time (the fused matvec path) reproduces llama.cpp's tokens.
+    /// Greedy decoding one token at a time (the fused matvec path) reproduces llama.cpp's tokens,
+    /// with the driver's matvec layout and with the GPU's (32 lanes per row) forced.
     func testGreedyTokensF32() throws {
+        try greedy(backend: try openCL())
+        try greedy(backend: try makeOpenCL(.init(matvecLanes: 32)))
+    }
+
+    func greedy(backend: OpenCLBackend) throws {
         let ref = try reference("tiny-spm-f32")
-        let model = try Transformer(gguf: GGUFFile(path: try Fixtures.require("models/tiny-spm-f32.gguf")), backend: try openCL(), cacheCells: 128)
+        let model = try Transformer(gguf: GGUFFile(path: try Fixtures.require("models/tiny-spm-f32.gguf")), backend: backend, cacheCells: 128)
         var logits = try model.forward(.prompt(ref.prompt_tokens)).last!
         var out: [Int] = []
         for _ in ref.greedy_tokens.indices {

@@ -1,4 +1,5 @@
 import CPUBackend
+import GGUF
 import LlamaCore
 import OpenCLBackend
 @testable import OpenCLVerification
@@ -30,5 +31,25 @@ final class ScratchChunkingTests: XCTestCase {
             guard case OpenCLError.unsupported = error else { return XCTFail("got \(error)") }
         }
         XCTAssertFalse(try makeOpenCL(.init(gemm: .auto)).usesHalfGemm)
+    }
+}
+
+/// The GPU's matvec layout (several lanes per output row, reduced in local memory), forced on
+/// whatever device runs the tests, for every weight type.
+final class MatvecLanesTests: XCTestCase {
+    func testManyLanesPerRowEveryType() throws {
+        _ = try openCL()
+        let reference = CPUBackend(mode: .reference, threads: 1)
+        for lanes in [4, 64] {
+            let backend = try makeOpenCL(.init(matvecLanes: lanes))
+            for (i, type) in TensorType.allCases.enumerated() {
+                for (rows, outputs) in [(1, 67), (3, 5)] {
+                    let op = OpCase.matmul(type: type, outputs: outputs, cols: OpChecks.awkwardWidth(type) * 2, rows: rows, bias: i % 2 == 0)
+                    let seed = UInt64(100 * lanes + i)
+                    let check = Check.nmse("\(type)", try op.run(on: backend, seed: seed), try op.run(on: reference, seed: seed), budget: Budget.openCLMatmulF32)
+                    XCTAssertTrue(check.pass, "\(type), \(lanes) lanes, \(rows) rows: NMSE \(check.value)")
+                }
+            }
+        }
     }
 }
