@@ -18,7 +18,7 @@ enum FastOps {
             let buf = UnsafeMutablePointer<Float>.allocate(capacity: D)
             defer { buf.deallocate() }
             for o in range {
-                Dequantize.run(w.source.type, w.row(o), buf, count: D)
+                FastDequantize.run(w.source.type, w.row(o), buf, count: D)
                 for t in 0..<T { out[t * O + o] = SIMDMath.dot(buf, x + t * D, D) }
             }
         }

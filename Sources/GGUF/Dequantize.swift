@@ -77,7 +77,7 @@ public enum Dequantize {
     }
 
     /// The 6-bit scale and min of sub-block j (0..<8) packed in the 12 scale bytes of Q4_K/Q5_K.
-    @inline(__always) static func scaleMinK4(_ j: Int, _ s: UnsafeRawPointer) -> (Float, Float) {
+    @inline(__always) public static func scaleMinK4(_ j: Int, _ s: UnsafeRawPointer) -> (Float, Float) {
         if j < 4 { return (Float(byte(s, j) & 63), Float(byte(s, j + 4) & 63)) }
         let sc = (byte(s, j + 4) & 0xF) | ((byte(s, j - 4) >> 6) << 4)
         let mn = (byte(s, j + 4) >> 4) | ((byte(s, j) >> 6) << 4)

@@ -1,0 +1,53 @@
+@testable import CPUBackend
+import GGUF
+import LlamaCore
+import XCTest
+
+/// The fast CPU paths against the reference ops they replace.
+final class FastOpsTests: XCTestCase {
+    func randomValues(_ n: Int, seed: UInt64) -> [Float] {
+        var state = seed
+        return (0..<n).map { _ in
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return Float(Int32(truncatingIfNeeded: state >> 32)) / Float(Int32.max) * 2
+        }
+    }
+
+    /// Every type decodes bit for bit like the reference, including special half values.
+    func testFastDequantizeMatchesReference() throws {
+        for type in TensorType.allCases {
+            var x = randomValues(1024, seed: UInt64(type.rawValue) + 1)
+            x[3] = 0; x[5] = -0.0; x[7] = 1e-6; x[9] = 70000; x[11] = -70000
+            let bytes = Quantize.run(type, x)
+            let reference = bytes.withUnsafeBytes { Dequantize.toFloats(type, $0.baseAddress!, count: x.count) }
+            var fast = [Float](repeating: .nan, count: x.count)
+            bytes.withUnsafeBytes { FastDequantize.run(type, $0.baseAddress!, &fast, count: x.count) }
+            XCTAssertEqual(fast.map(\.bitPattern), reference.map(\.bitPattern), "\(type)")
+        }
+        // All 65536 half patterns, NaNs compared as NaN.
+        let halves = (0..<65536).map { UInt16($0) }
+        var out = [Float](repeating: 0, count: halves.count)
+        halves.withUnsafeBufferPointer { FastDequantize.f16($0.baseAddress!, &out, halves.count) }
+        for (h, f) in zip(halves, out) {
+            let ref = Half.toFloat(h)
+            XCTAssertTrue(ref.isNaN ? f.isNaN : ref.bitPattern == f.bitPattern, "half 0x\(String(h, radix: 16))")
+        }
+    }
+
+    /// Fast matmul and attention agree with the reference loops within F32 rounding.
+    func testFastMatmulMatchesReference() throws {
+        for type in [TensorType.f32, .f16, .q8_0, .q4_0, .q4_K, .q6_K, .q5_1] {
+            let rows = 19, cols = 512, tokens = 3
+            let w = Quantize.run(type, randomValues(rows * cols, seed: 9))
+            let x = randomValues(tokens * cols, seed: 10)
+            try w.withUnsafeBytes { raw in
+                let weight = CPUWeight(WeightSource(name: "w", type: type, rows: rows, cols: cols, data: raw.baseAddress!, owner: nil))
+                var ref = [Float](repeating: 0, count: tokens * rows), fast = ref
+                ReferenceOps.matmul(&ref, x, weight, rows: tokens)
+                FastOps.matmul(&fast, x, weight, rows: tokens, pool: ThreadPool(threads: 2))
+                XCTAssertLessThan(Budget.nmse(fast, ref), 1e-12, "\(type)")
+                _ = try XCTUnwrap(fast.first)
+            }
+        }
+    }
+}
