@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds a folder that runs `llamacl` on a GPU machine without a Swift toolchain:
-#   llamacl            release build, Swift runtime and Foundation linked statically
+#   llamacl.gz         release build, Swift runtime and Foundation linked statically, gzipped
+#                      (~60 MB → ~23 MB, so the folder stays well under 64 MiB; gpu-check.sh unpacks it)
 #   libclblast.so.1    CLBlast (GEMM)
 #   libOpenCL.so.1     the ocl-icd loader (the GPU driver provides its own ICD library)
 #   gpu-check.sh       the check to run there (verify + bench)
@@ -12,8 +13,8 @@ cd "$(dirname "$0")/.."
 out="${1:-gpu-bundle}"
 swift build -c release --static-swift-stdlib --product llamacl
 mkdir -p "$out/models"
-cp .build/release/llamacl "$out/"
-strip "$out/llamacl" 2>/dev/null || true
+rm -f "$out/llamacl"
+gzip -9 -c .build/release/llamacl > "$out/llamacl.gz"
 for lib in libclblast.so.1 libOpenCL.so.1; do
   path=$(ldconfig -p | awk -v l="$lib" '$1 == l { print $NF; exit }')
   [ -n "$path" ] || { echo "error: $lib not found (scripts/setup.sh installs it)" >&2; exit 1; }
@@ -21,7 +22,7 @@ for lib in libclblast.so.1 libOpenCL.so.1; do
 done
 cp scripts/gpu-check.sh "$out/"
 fixtures="${LLAMACL_FIXTURES:-$(cd .. && pwd)/shared/fixtures}"
-for m in tiny-spm-q4_0 tiny-spm-f16; do
+for m in tiny-spm-q4_0 tiny-spm-q8_0; do
   [ -f "$fixtures/models/$m.gguf" ] && cp "$fixtures/models/$m.gguf" "$out/models/"
 done
 du -sh "$out"/* >&2

@@ -13,6 +13,11 @@ set -uo pipefail
 bundle="$(cd "$(dirname "$0")" && pwd)"
 out="$(mkdir -p "${1:-gpu-check-out}" && cd "${1:-gpu-check-out}" && pwd)"
 llamacl="$bundle/llamacl"
+if [ ! -x "$llamacl" ] && [ -f "$bundle/llamacl.gz" ]; then
+  mkdir -p "$out/bin" && gunzip -c "$bundle/llamacl.gz" > "$out/bin/llamacl" && chmod +x "$out/bin/llamacl"
+  llamacl="$out/bin/llamacl"
+fi
+[ -x "$llamacl" ] || { echo "error: no llamacl or llamacl.gz in $bundle (make one with scripts/gpu-bundle.sh)" >&2; exit 2; }
 export LD_LIBRARY_PATH="$bundle${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 # Compiled kernels are cached here, so the second run shows warm start-up.
 export XDG_CACHE_HOME="$out/cache"
