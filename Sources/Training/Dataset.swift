@@ -157,10 +157,12 @@ public final class TextWindows: BatchSource {
 
     public func nextBatch() -> TokenBatch { window(starts: (0..<rows).map { _ in rng.nextInt(below: stream.count - length + 2) }) }
 
-    /// Windows at the given offsets (each ≤ stream.count − length + 1).
+    /// Windows at the given offsets (each ≤ stream.count − length + 1), `rows` rows always
+    /// (rows without an offset are padding with no loss, so every batch has one shape).
     public func window(starts: [Int]) -> TokenBatch {
-        var batch = TokenBatch(rows: starts.count, length: length)
-        for (r, s) in starts.enumerated() {
+        var batch = TokenBatch(rows: rows, length: length)
+        for i in starts.count * length..<rows * length { batch.tokens[i] = Int32(CharVocabulary.eos); batch.targets[i] = Int32(CharVocabulary.eos) }
+        for (r, s) in starts.prefix(rows).enumerated() {
             let row = [Int32(CharVocabulary.bos)] + stream[s..<min(stream.count, s + length)]
             for i in 0..<length {
                 batch.tokens[r * length + i] = row[i]

@@ -4,7 +4,7 @@
 /// transposes: for a linear layer y = x·Wᵀ with W [out, in] (GGUF's [in, out] ggml order),
 ///   forward   y  = x · Wᵀ      A = x (N×in),   B = Wᵀ (in×out, transposed once per step)
 ///   input     dx = dy · W      A = dy (N×out), B = W (out×in)
-///   weight    dW = dyᵀ · x     A = dyᵀ (out×N, transposed), B = x (N×in)
+///   weight    dW = dyᵀ · x     A = dyᵀ (read through strides, no copy), B = x (N×in)
 /// The kernel keeps a 4×16 tile of C in registers and broadcasts one A element per row against
 /// a 16-wide row of B, so no horizontal sums are needed; K is blocked so B's panel stays cached.
 public enum Gemm {
@@ -19,8 +19,11 @@ public enum Gemm {
     }
 
     /// C (n×m) = A (n×k) · B (k×m), or C += A·B when `accumulate`. Rows of C are split across threads.
+    /// A's element (r, kk) is at a[r·aRow + kk·aCol]: (k, 1) for A stored row-major, (1, n) for
+    /// A stored transposed (k×n), which computes Aᵀ·B without materialising the transpose.
     public static func multiply<S: TrainScalar>(_ c: UnsafeMutablePointer<S>, _ a: UnsafePointer<S>, _ b: UnsafePointer<S>,
-                                                n: Int, k: Int, m: Int, accumulate: Bool, threads: Int) {
+                                                n: Int, k: Int, m: Int, aStrides: (row: Int, col: Int)? = nil, accumulate: Bool, threads: Int) {
+        let (aRow, aCol) = aStrides ?? (k, 1)
         guard n > 0, m > 0 else { return }
         if k == 0 {
             if !accumulate { c.update(repeating: 0, count: n * m) }
@@ -40,9 +43,9 @@ public enum Gemm {
                     for tile in tileRange {
                         let r0 = tile * 4
                         if r0 + 4 <= n {
-                            tile4x16(c, a, b, row: r0, col: m0, k0: k0, k1: k1, k: k, m: m, fresh: fresh)
+                            tile4x16(c, a, b, row: r0, col: m0, k0: k0, k1: k1, aRow: aRow, aCol: aCol, m: m, fresh: fresh)
                         } else {
-                            for r in r0..<n { tile1x16(c, a, b, row: r, col: m0, k0: k0, k1: k1, k: k, m: m, fresh: fresh) }
+                            for r in r0..<n { tile1x16(c, a, b, row: r, col: m0, k0: k0, k1: k1, aRow: aRow, aCol: aCol, m: m, fresh: fresh) }
                         }
                     }
                     m0 += 16
@@ -50,10 +53,10 @@ public enum Gemm {
                 if m0 < m {
                     // Columns left over after whole 16-wide panels.
                     for r in tileRange.lowerBound * 4..<min(n, tileRange.upperBound * 4) {
-                        let crow = c + r * m, arow = a + r * k
+                        let crow = c + r * m, arow = a + r * aRow
                         if fresh { for j in m0..<m { crow[j] = 0 } }
                         for kk in k0..<k1 {
-                            let av = arow[kk], brow = b + kk * m
+                            let av = arow[kk * aCol], brow = b + kk * m
                             for j in m0..<m { crow[j] += av * brow[j] }
                         }
                     }
@@ -64,32 +67,35 @@ public enum Gemm {
     }
 
     @inline(__always) static func tile4x16<S: TrainScalar>(_ c: UnsafeMutablePointer<S>, _ a: UnsafePointer<S>, _ b: UnsafePointer<S>,
-                                                          row r0: Int, col m0: Int, k0: Int, k1: Int, k: Int, m: Int, fresh: Bool) {
+                                                          row r0: Int, col m0: Int, k0: Int, k1: Int, aRow: Int, aCol: Int, m: Int, fresh: Bool) {
         let c0 = c + r0 * m + m0, c1 = c0 + m, c2 = c1 + m, c3 = c2 + m
         var s0: SIMD16<S> = fresh ? .zero : load(c0)
         var s1: SIMD16<S> = fresh ? .zero : load(c1)
         var s2: SIMD16<S> = fresh ? .zero : load(c2)
         var s3: SIMD16<S> = fresh ? .zero : load(c3)
-        let a0 = a + r0 * k, a1 = a0 + k, a2 = a1 + k, a3 = a2 + k
+        var ap = a + r0 * aRow + k0 * aCol
         var bp = b + k0 * m + m0
-        for kk in k0..<k1 {
+        for _ in k0..<k1 {
             let bv = load(bp)
-            s0 = s0.addingProduct(a0[kk], bv)
-            s1 = s1.addingProduct(a1[kk], bv)
-            s2 = s2.addingProduct(a2[kk], bv)
-            s3 = s3.addingProduct(a3[kk], bv)
+            s0 = s0.addingProduct(ap[0], bv)
+            s1 = s1.addingProduct(ap[aRow], bv)
+            s2 = s2.addingProduct(ap[2 * aRow], bv)
+            s3 = s3.addingProduct(ap[3 * aRow], bv)
+            ap += aCol
             bp += m
         }
         store(s0, c0); store(s1, c1); store(s2, c2); store(s3, c3)
     }
 
     @inline(__always) static func tile1x16<S: TrainScalar>(_ c: UnsafeMutablePointer<S>, _ a: UnsafePointer<S>, _ b: UnsafePointer<S>,
-                                                          row r: Int, col m0: Int, k0: Int, k1: Int, k: Int, m: Int, fresh: Bool) {
-        let cp = c + r * m + m0, ap = a + r * k
+                                                          row r: Int, col m0: Int, k0: Int, k1: Int, aRow: Int, aCol: Int, m: Int, fresh: Bool) {
+        let cp = c + r * m + m0
         var s: SIMD16<S> = fresh ? .zero : load(cp)
+        var ap = a + r * aRow + k0 * aCol
         var bp = b + k0 * m + m0
-        for kk in k0..<k1 {
-            s = s.addingProduct(ap[kk], load(bp))
+        for _ in k0..<k1 {
+            s = s.addingProduct(ap[0], load(bp))
+            ap += aCol
             bp += m
         }
         store(s, cp)
@@ -140,13 +146,12 @@ public enum LinearOp {
         Gemm.multiply(y, x, wT, n: rows, k: inDim, m: outDim, accumulate: accumulate, threads: threads)
     }
 
-    /// dx = dy·W (added to dx when `accumulateInput`) and dW = dyᵀ·x (written).
-    /// `dyT` is scratch of at least out×rows.
+    /// dx = dy·W (added to dx when `accumulateInput`) and dW = dyᵀ·x (written; dy is read
+    /// transposed in place by the kernel's strides).
     public static func backward<S: TrainScalar>(dx: UnsafeMutablePointer<S>, accumulateInput: Bool, dWeight: UnsafeMutablePointer<S>,
                                                 dy: UnsafePointer<S>, _ x: UnsafePointer<S>, weight w: UnsafePointer<S>,
-                                                dyT: UnsafeMutablePointer<S>, rows: Int, inDim: Int, outDim: Int, threads: Int) {
+                                                rows: Int, inDim: Int, outDim: Int, threads: Int) {
         Gemm.multiply(dx, dy, w, n: rows, k: outDim, m: inDim, accumulate: accumulateInput, threads: threads)
-        Gemm.transpose(dyT, dy, rows: rows, cols: outDim, threads: threads)
-        Gemm.multiply(dWeight, UnsafePointer(dyT), x, n: outDim, k: rows, m: inDim, accumulate: false, threads: threads)
+        Gemm.multiply(dWeight, dy, x, n: outDim, k: rows, m: inDim, aStrides: (row: 1, col: outDim), accumulate: false, threads: threads)
     }
 }

@@ -22,29 +22,38 @@ public enum Ops {
     /// y[t] = x[t] · r[t] · w,  r[t] = 1/√(mean(x[t]²) + eps). Saves r for the backward pass.
     /// The same summation order and rounding steps as the inference reference op.
     public static func rmsNormForward<S: TrainScalar>(_ y: UnsafeMutablePointer<S>, rstd: UnsafeMutablePointer<S>, _ x: UnsafePointer<S>, weight w: UnsafePointer<S>,
-                                                      rows: Int, dim: Int, eps: S) {
-        for t in 0..<rows {
-            let xr = x + t * dim, yr = y + t * dim
-            var ss: S = 0
-            for i in 0..<dim { ss += xr[i] * xr[i] }
-            let r = 1 / (ss / S(dim) + eps).squareRoot()
-            rstd[t] = r
-            for i in 0..<dim { yr[i] = xr[i] * r * w[i] }
+                                                      rows: Int, dim: Int, eps: S, threads: Int = 1) {
+        parallelChunks(rows, threads: threads, minimumChunk: 64) { range in
+            for t in range {
+                let xr = x + t * dim, yr = y + t * dim
+                var ss: S = 0
+                for i in 0..<dim { ss += xr[i] * xr[i] }
+                let r = 1 / (ss / S(dim) + eps).squareRoot()
+                rstd[t] = r
+                for i in 0..<dim { yr[i] = xr[i] * r * w[i] }
+            }
         }
     }
 
     /// With g = dy ⊙ w:  dx += r·g − x · r³ · (g·x) / D,   dw += Σ_t dy ⊙ x · r.
+    /// dx is split by rows, dw by columns (each thread sums all rows of its columns, so the
+    /// result does not depend on the thread count).
     public static func rmsNormBackward<S: TrainScalar>(dx: UnsafeMutablePointer<S>, dWeight: UnsafeMutablePointer<S>, dy: UnsafePointer<S>, _ x: UnsafePointer<S>,
-                                                       weight w: UnsafePointer<S>, rstd: UnsafePointer<S>, rows: Int, dim: Int) {
-        for t in 0..<rows {
-            let xr = x + t * dim, dyr = dy + t * dim, dxr = dx + t * dim
-            let r = rstd[t]
-            var gx: S = 0
-            for i in 0..<dim { gx += dyr[i] * w[i] * xr[i] }
-            let c = r * r * r * gx / S(dim)
-            for i in 0..<dim {
-                dxr[i] += r * dyr[i] * w[i] - xr[i] * c
-                dWeight[i] += dyr[i] * xr[i] * r
+                                                       weight w: UnsafePointer<S>, rstd: UnsafePointer<S>, rows: Int, dim: Int, threads: Int = 1) {
+        parallelChunks(rows, threads: threads, minimumChunk: 64) { range in
+            for t in range {
+                let xr = x + t * dim, dyr = dy + t * dim, dxr = dx + t * dim
+                let r = rstd[t]
+                var gx: S = 0
+                for i in 0..<dim { gx += dyr[i] * w[i] * xr[i] }
+                let c = r * r * r * gx / S(dim)
+                for i in 0..<dim { dxr[i] += r * dyr[i] * w[i] - xr[i] * c }
+            }
+        }
+        parallelChunks(dim, threads: rows * dim < 1 << 14 ? 1 : threads, minimumChunk: 16) { cols in
+            for t in 0..<rows {
+                let xr = x + t * dim, dyr = dy + t * dim, r = rstd[t]
+                for i in cols { dWeight[i] += dyr[i] * xr[i] * r }
             }
         }
     }
@@ -79,17 +88,21 @@ public enum Ops {
     // MARK: SwiGLU
 
     /// out = silu(a) ⊙ b,  silu(a) = a / (1 + e^−a)
-    public static func swigluForward<S: TrainScalar>(_ out: UnsafeMutablePointer<S>, gate a: UnsafePointer<S>, up b: UnsafePointer<S>, count: Int) {
-        for i in 0..<count { out[i] = a[i] / (1 + S.exponential(-a[i])) * b[i] }
+    public static func swigluForward<S: TrainScalar>(_ out: UnsafeMutablePointer<S>, gate a: UnsafePointer<S>, up b: UnsafePointer<S>, count: Int, threads: Int = 1) {
+        parallelChunks(count, threads: threads, minimumChunk: 1 << 13) { range in
+            for i in range { out[i] = a[i] / (1 + S.exponential(-a[i])) * b[i] }
+        }
     }
 
     /// silu'(a) = σ(a)·(1 + a·(1 − σ(a))):  da = dout·b·silu'(a),  db = dout·silu(a)
     public static func swigluBackward<S: TrainScalar>(dGate: UnsafeMutablePointer<S>, dUp: UnsafeMutablePointer<S>, dOut: UnsafePointer<S>,
-                                                      gate a: UnsafePointer<S>, up b: UnsafePointer<S>, count: Int) {
-        for i in 0..<count {
-            let sig = 1 / (1 + S.exponential(-a[i]))
-            dGate[i] = dOut[i] * b[i] * sig * (1 + a[i] * (1 - sig))
-            dUp[i] = dOut[i] * a[i] * sig
+                                                      gate a: UnsafePointer<S>, up b: UnsafePointer<S>, count: Int, threads: Int = 1) {
+        parallelChunks(count, threads: threads, minimumChunk: 1 << 13) { range in
+            for i in range {
+                let sig = 1 / (1 + S.exponential(-a[i]))
+                dGate[i] = dOut[i] * b[i] * sig * (1 + a[i] * (1 - sig))
+                dUp[i] = dOut[i] * a[i] * sig
+            }
         }
     }
 

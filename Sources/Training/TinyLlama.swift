@@ -51,7 +51,7 @@ public final class TinyLlama<S: TrainScalar> {
             let a = ws.layers[l]
             let next = l + 1 < c.layers ? ws.layers[l + 1].input : ws.final
             // x_mid = x + Wo · attention(rope(Wq·h), rope(Wk·h), Wv·h),  h = rmsnorm(x)
-            Ops.rmsNormForward(a.attnIn.data, rstd: a.attnRstd.data, a.input.data, weight: w.attnNorm.data, rows: n, dim: c.dim, eps: eps)
+            Ops.rmsNormForward(a.attnIn.data, rstd: a.attnRstd.data, a.input.data, weight: w.attnNorm.data, rows: n, dim: c.dim, eps: eps, threads: th)
             LinearOp.forward(a.q.data, a.attnIn.data, wT: wT(w.wq), rows: n, inDim: c.dim, outDim: c.qDim, threads: th)
             LinearOp.forward(a.k.data, a.attnIn.data, wT: wT(w.wk), rows: n, inDim: c.dim, outDim: c.kvDim, threads: th)
             LinearOp.forward(a.v.data, a.attnIn.data, wT: wT(w.wv), rows: n, inDim: c.dim, outDim: c.kvDim, threads: th)
@@ -62,14 +62,14 @@ public final class TinyLlama<S: TrainScalar> {
             a.mid.copy(from: a.input)
             LinearOp.forward(a.mid.data, a.attn.data, wT: wT(w.wo), rows: n, inDim: c.qDim, outDim: c.dim, accumulate: true, threads: th)
             // x_next = x_mid + W2 · (silu(W1·h) ⊙ W3·h),  h = rmsnorm(x_mid)
-            Ops.rmsNormForward(a.ffnIn.data, rstd: a.ffnRstd.data, a.mid.data, weight: w.ffnNorm.data, rows: n, dim: c.dim, eps: eps)
+            Ops.rmsNormForward(a.ffnIn.data, rstd: a.ffnRstd.data, a.mid.data, weight: w.ffnNorm.data, rows: n, dim: c.dim, eps: eps, threads: th)
             LinearOp.forward(a.gate.data, a.ffnIn.data, wT: wT(w.gate), rows: n, inDim: c.dim, outDim: c.ffnDim, threads: th)
             LinearOp.forward(a.up.data, a.ffnIn.data, wT: wT(w.up), rows: n, inDim: c.dim, outDim: c.ffnDim, threads: th)
-            Ops.swigluForward(a.act.data, gate: a.gate.data, up: a.up.data, count: n * c.ffnDim)
+            Ops.swigluForward(a.act.data, gate: a.gate.data, up: a.up.data, count: n * c.ffnDim, threads: th)
             next.copy(from: a.mid)
             LinearOp.forward(next.data, a.act.data, wT: wT(w.down), rows: n, inDim: c.ffnDim, outDim: c.dim, accumulate: true, threads: th)
         }
-        Ops.rmsNormForward(ws.finalNormed.data, rstd: ws.finalRstd.data, ws.final.data, weight: p.outputNorm.data, rows: n, dim: c.dim, eps: eps)
+        Ops.rmsNormForward(ws.finalNormed.data, rstd: ws.finalRstd.data, ws.final.data, weight: p.outputNorm.data, rows: n, dim: c.dim, eps: eps, threads: th)
         LinearOp.forward(ws.logits.data, ws.finalNormed.data, wT: wT(p.classifier), rows: n, inDim: c.dim, outDim: c.vocabSize, threads: th)
         hasForward = true
         return Ops.crossEntropy(dLogits: ws.dLogits.data, logits: ws.logits.data, targets: ws.targets.data, weights: ws.lossWeights.data,
@@ -87,7 +87,7 @@ public final class TinyLlama<S: TrainScalar> {
         g.zero()
         func linearBack(dx: Tensor<S>, accumulate: Bool, dW: Tensor<S>, dy: Tensor<S>, x: Tensor<S>, w: Tensor<S>, inDim: Int, outDim: Int) {
             LinearOp.backward(dx: dx.data, accumulateInput: accumulate, dWeight: dW.data, dy: dy.data, x.data, weight: w.data,
-                              dyT: ws.transposed.data, rows: n, inDim: inDim, outDim: outDim, threads: th)
+                              rows: n, inDim: inDim, outDim: outDim, threads: th)
         }
 
         // Classifier and final norm. With a tied output the classifier's gradient lands in the
@@ -95,16 +95,16 @@ public final class TinyLlama<S: TrainScalar> {
         linearBack(dx: ws.dh, accumulate: false, dW: g.classifier, dy: ws.dLogits, x: ws.finalNormed, w: p.classifier, inDim: c.dim, outDim: c.vocabSize)
         ws.dx.zero()
         Ops.rmsNormBackward(dx: ws.dx.data, dWeight: g.outputNorm.data, dy: ws.dh.data, ws.final.data, weight: p.outputNorm.data,
-                            rstd: ws.finalRstd.data, rows: n, dim: c.dim)
+                            rstd: ws.finalRstd.data, rows: n, dim: c.dim, threads: th)
         for l in stride(from: c.layers - 1, through: 0, by: -1) {
             let a = ws.layers[l], w = p.layers[l], gw = g.layers[l]
             // Feed-forward branch; dx holds dL/dx_next and becomes dL/dx_mid.
             linearBack(dx: ws.dAct, accumulate: false, dW: gw.down, dy: ws.dx, x: a.act, w: w.down, inDim: c.ffnDim, outDim: c.dim)
-            Ops.swigluBackward(dGate: ws.dGate.data, dUp: ws.dUp.data, dOut: ws.dAct.data, gate: a.gate.data, up: a.up.data, count: n * c.ffnDim)
+            Ops.swigluBackward(dGate: ws.dGate.data, dUp: ws.dUp.data, dOut: ws.dAct.data, gate: a.gate.data, up: a.up.data, count: n * c.ffnDim, threads: th)
             linearBack(dx: ws.dh, accumulate: false, dW: gw.gate, dy: ws.dGate, x: a.ffnIn, w: w.gate, inDim: c.dim, outDim: c.ffnDim)
             linearBack(dx: ws.dh, accumulate: true, dW: gw.up, dy: ws.dUp, x: a.ffnIn, w: w.up, inDim: c.dim, outDim: c.ffnDim)
             Ops.rmsNormBackward(dx: ws.dx.data, dWeight: gw.ffnNorm.data, dy: ws.dh.data, a.mid.data, weight: w.ffnNorm.data,
-                                rstd: a.ffnRstd.data, rows: n, dim: c.dim)
+                                rstd: a.ffnRstd.data, rows: n, dim: c.dim, threads: th)
             // Attention branch; dx becomes dL/dx (the layer's input).
             linearBack(dx: ws.dAttn, accumulate: false, dW: gw.wo, dy: ws.dx, x: a.attn, w: w.wo, inDim: c.qDim, outDim: c.dim)
             AttentionOp.backward(dq: ws.dq.data, dk: ws.dk.data, dv: ws.dv.data, dOut: ws.dAttn.data, probs: a.probs.data,
@@ -115,7 +115,7 @@ public final class TinyLlama<S: TrainScalar> {
             linearBack(dx: ws.dh, accumulate: true, dW: gw.wk, dy: ws.dk, x: a.attnIn, w: w.wk, inDim: c.dim, outDim: c.kvDim)
             linearBack(dx: ws.dh, accumulate: true, dW: gw.wv, dy: ws.dv, x: a.attnIn, w: w.wv, inDim: c.dim, outDim: c.kvDim)
             Ops.rmsNormBackward(dx: ws.dx.data, dWeight: gw.attnNorm.data, dy: ws.dh.data, a.input.data, weight: w.attnNorm.data,
-                                rstd: a.attnRstd.data, rows: n, dim: c.dim)
+                                rstd: a.attnRstd.data, rows: n, dim: c.dim, threads: th)
         }
         // Tied or not, the lookup's gradient adds to what the classifier left (zero when untied).
         Ops.embedBackward(g.embedding.data, dx: ws.dx.data, tokens: ws.tokens.data, rows: n, dim: c.dim)

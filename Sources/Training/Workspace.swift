@@ -25,7 +25,6 @@ final class Workspace<S: TrainScalar> {
     let dq, dk, dv, dAttn: Tensor<S>
     let dGate, dUp, dAct: Tensor<S>
     let dLogits: Tensor<S>
-    let transposed: Tensor<S>      // dyᵀ for weight gradients
     // Wᵀ of every matrix, refreshed at the start of each forward pass.
     let weightT: [ObjectIdentifier: Tensor<S>]
 
@@ -48,7 +47,6 @@ final class Workspace<S: TrainScalar> {
         dq = t(n * c.qDim); dk = t(n * c.kvDim); dv = t(n * c.kvDim); dAttn = t(n * c.qDim)
         dGate = t(n * c.ffnDim); dUp = t(n * c.ffnDim); dAct = t(n * c.ffnDim)
         dLogits = t(n * c.vocabSize)
-        transposed = t(n * max(c.dim, c.qDim, c.ffnDim, c.vocabSize))
         var wt: [ObjectIdentifier: Tensor<S>] = [:]
         for e in params.entries where e.dims.count == 2 { wt[ObjectIdentifier(e.tensor)] = t(e.tensor.count) }
         weightT = wt
