@@ -28,8 +28,8 @@ final class CheckpointTests: XCTestCase {
 
     static let sequence = [CharVocabulary.bos] + vocabulary.encode("Q: 12+345=?\nA: 357")
 
-    func logitsThroughEngine(_ path: String, tokens: [Int]) throws -> [[Float]] {
-        let lm = try Transformer(gguf: GGUFFile(path: path), backend: CPUBackend(mode: .reference))
+    func logitsThroughEngine(_ path: String, tokens: [Int], mode: CPUBackend.Mode) throws -> [[Float]] {
+        let lm = try Transformer(gguf: GGUFFile(path: path), backend: CPUBackend(mode: mode))
         return try lm.forward(.prompt(tokens, allLogits: true))
     }
 
@@ -45,10 +45,13 @@ final class CheckpointTests: XCTestCase {
         try Checkpoint.load(GGUFFile(path: path), into: reloaded.params)
         try reloaded.forward(TokenBatch(sequence: tokens))
         let mine = reloaded.logits
-        let engine = try logitsThroughEngine(path, tokens: tokens).flatMap { $0 }
-        let nmse = Budget.nmse(engine, mine)
-        print("checkpoint \(type) \(tied ? "tied" : "untied"): NMSE engine vs training forward = \(nmse)")
-        XCTAssertLessThanOrEqual(nmse, budget)
+        // The reference loops (the oracle) and the fast paths `llamacl eval` runs by default.
+        for mode in [CPUBackend.Mode.reference, .fast] {
+            let engine = try logitsThroughEngine(path, tokens: tokens, mode: mode).flatMap { $0 }
+            let nmse = Budget.nmse(engine, mine)
+            print("checkpoint \(type) \(tied ? "tied" : "untied"): NMSE engine (\(mode)) vs training forward = \(nmse)")
+            XCTAssertLessThanOrEqual(nmse, budget, "\(mode)")
+        }
         if type == .f32 {
             XCTAssertEqual(reloaded.params.entries.map(\.tensor.values), model.params.entries.map(\.tensor.values), "F32 round-trips exactly")
         }
