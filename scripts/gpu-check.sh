@@ -96,6 +96,10 @@ for f in "$out"/verify-*.out; do
   result=$(sed -nE 's/.*"pass":(true|false)[^"]*$/\1/p; s/^([0-9]+ of [0-9]+ checks pass)$/\1/p' "$f" | tail -n 1)
   echo "$(basename "$f" .out): ${result:-no result}"
 done
-grep -ho '"test":"[a-z0-9]*"\|"backend":"[a-z]*"\|"tokens_per_second":[0-9.]*' "$out"/bench-*.out 2>/dev/null | paste -sd' ' | sed 's/"test"/\n"test"/g'
-echo
+for f in "$out"/bench-*.out; do
+  [ -f "$f" ] || continue
+  # One JSON array per file; keys are sorted, so backend < test < tokens_per_second.
+  sed 's/},{/}\n{/g' "$f" | sed -nE 's/.*"backend":"([a-z]+)".*"test":"([a-z0-9]+)".*"tokens_per_second":([0-9.]+).*/\1 \2 \3 tokens\/s/p' |
+    sed "s/^/$(basename "$f" .out): /"
+done
 exit $status
