@@ -66,14 +66,19 @@ struct Train: ParsableCommand {
         settings.seed = seed; settings.initStd = initStd; settings.evalEvery = evalEvery
         settings.threads = threads ?? ProcessInfo.processInfo.activeProcessorCount
         try settings.validate()
+        // Fail before training, not after, when the checkpoint or log cannot be written.
+        let outDirectory = URL(fileURLWithPath: out).deletingLastPathComponent().path
+        guard FileManager.default.isWritableFile(atPath: outDirectory) else {
+            throw InvalidInput(description: "cannot write \(out): \(outDirectory) is not a writable directory")
+        }
+        let logFile = try log.map(openLog)
+        defer { try? logFile?.close() }
 
         let data = try loadData()
         let length = data.source.length
         let config = TinyLlamaConfig(dim: dim, layers: layers, heads: heads, kvHeads: kvHeads, ffnDim: ffn,
                                      vocabSize: data.vocabulary.count, contextLength: length, ropeBase: ropeBase, tiedOutput: !untied)
         let trainer = try Trainer(config: config, settings: settings, source: data.source, heldOut: data.heldOut)
-        let logFile = try log.map(openLog)
-        defer { try? logFile?.close() }
 
         let live = LiveLine(total: trainer.steps)
         if !json {
