@@ -27,4 +27,19 @@ final class TrainingRunTests: XCTestCase {
         XCTAssertLessThan(after, 0.5 * before)
         XCTAssertEqual(r.filter { $0.heldOutLoss != nil }.map(\.step), [50, 100, 150])
     }
+
+    /// Work is split so that no sum depends on the thread count: 1 and 3 threads train identical weights.
+    func testThreadCountDoesNotChangeResults() throws {
+        func train(threads: Int) throws -> [[Float]] {
+            var settings = TrainingSettings()
+            settings.rows = 4; settings.tokens = 4 * 32 * 4; settings.threads = threads; settings.evalEvery = 0
+            let data = try TrainingData.task(ArithmeticTask(digits: 2), problems: 50, tokens: settings.tokens,
+                                             heldOutProblems: 10, seed: 5, rows: 4, length: 32, scope: .all)
+            let config = TinyLlamaConfig(dim: 32, layers: 1, heads: 4, kvHeads: 2, vocabSize: data.vocabulary.count, contextLength: 32)
+            let trainer = try Trainer(config: config, settings: settings, source: data.source, heldOut: data.heldOut)
+            try trainer.run()
+            return trainer.model.params.entries.map(\.tensor.values)
+        }
+        XCTAssertEqual(try train(threads: 1), try train(threads: 3))
+    }
 }
