@@ -1,4 +1,5 @@
 import Foundation
+import LlamaCore
 
 /// One verification result: `value` of `metric` against `budget`. For errors (NMSE) a check
 /// passes when value ≤ budget; for agreement rates when value ≥ budget (see `higherIsBetter`).
@@ -16,22 +17,8 @@ public struct Check: Codable, Equatable, Sendable {
 
     /// An NMSE check; a NaN or inf anywhere in `actual` makes the value infinite (a failure).
     public static func nmse(_ name: String, _ actual: [Float], _ reference: [Float], budget: Double) -> Check {
-        let value = actual.count == reference.count ? NMSE.of(actual, reference) : .infinity
+        let value = actual.count == reference.count ? Budget.nmse(actual, reference) : .infinity
         return Check(name: name, metric: "nmse", value: value, budget: budget)
-    }
-}
-
-/// NMSE(a, ref) = Σ(a − ref)² / Σ ref², as Budget.nmse, without its precondition on lengths.
-enum NMSE {
-    static func of(_ a: [Float], _ ref: [Float]) -> Double {
-        var num = 0.0, den = 0.0
-        for i in a.indices {
-            guard a[i].isFinite else { return .infinity }
-            let d = Double(a[i]) - Double(ref[i])
-            num += d * d
-            den += Double(ref[i]) * Double(ref[i])
-        }
-        return den == 0 ? (num == 0 ? 0 : .infinity) : num / den
     }
 }
 

@@ -23,6 +23,9 @@ struct BestOfNRun: ParsableCommand {
     @OptionGroup var backend: BackendOptions
     @Option(help: "arithmetic, countdown, or a JSONL file of {\"prompt\", \"answer\"} lines.") var task: String
     @Option(help: "Regex whose first group extracts the answer (JSONL tasks).") var answerRegex: String?
+    @Option(help: "Arithmetic: digits per operand.") var digits: Int = 3
+    @Option(help: "Arithmetic: operators to draw from.") var operations: String = "+-*"
+    @Option(help: "Countdown: numbers per problem.") var numbers: Int = 4
     @Option(help: "Number of problems.") var problems: Int = 100
     @Option(help: "Samples per problem.") var n: Int = 16
     @Option(help: "Comma-separated k values (default: powers of 2 up to n).") var k: String?
@@ -61,8 +64,8 @@ struct BestOfNRun: ParsableCommand {
 
     func makeTask() throws -> any ExperimentTask {
         switch task {
-        case "arithmetic": return ArithmeticTask()
-        case "countdown": return CountdownTask()
+        case "arithmetic": return ArithmeticTask(digits: digits, operations: operations)
+        case "countdown": return CountdownTask(numbers: numbers)
         default:
             guard task.hasSuffix(".jsonl") || FileManager.default.fileExists(atPath: task) else {
                 throw ValidationError("unknown --task '\(task)' (arithmetic, countdown, or a .jsonl file)")
