@@ -84,7 +84,7 @@ struct ScalingFitCommand: ParsableCommand {
             iso.append(.init(name: "C = \(String(format: "%.2g", c)) FLOPs", points: group.map { .init(x: $0.parameters, y: $0.loss) }, style: .linePoints, colour: i))
             iso.append(.init(name: "", points: logGrid(nRange.0, nRange.1, 40).map { .init(x: $0, y: law.loss(parameters: $0, tokens: c / (6 * $0))) }, style: .dashed, colour: i))
         }
-        for m in minima { iso.append(.init(name: "", points: [.init(x: m.parameters, y: m.loss)], style: .highlight, colour: sweepBudgets.firstIndex(of: m.budget) ?? 0)) }
+        for m in interior { iso.append(.init(name: "", points: [.init(x: m.parameters, y: m.loss)], style: .highlight, colour: sweepBudgets.firstIndex(of: m.budget) ?? 0)) }
         var isoPlot = XYPlot(title: "IsoFLOP profiles (◆ parabola minima, dashed: fitted L(N, C/6N))", xLabel: "parameters N",
                              yLabel: "held-out loss (nats/token)", series: iso)
         isoPlot.legendRight = true
@@ -112,7 +112,7 @@ struct ScalingFitCommand: ParsableCommand {
                              lower: ScalingFitCommand.quantile(ns, 0.025), upper: ScalingFitCommand.quantile(ns, 0.975))
             }
             var series: [XYPlot.Series] = [.init(name: String(format: "approach 3: N_opt ∝ C^%.2f (95%% band)", law.parameterExponent), points: band, style: .line, colour: 0)]
-            series.append(.init(name: "IsoFLOP parabola minima", points: minima.map { .init(x: $0.budget, y: $0.parameters) }, style: .highlight, colour: 1))
+            series.append(.init(name: "IsoFLOP parabola minima (interior)", points: interior.map { .init(x: $0.budget, y: $0.parameters) }, style: .highlight, colour: 1))
             series.append(.init(name: "best trained run per budget", points: minima.map { .init(x: $0.budget, y: $0.bestRunParameters) }, style: .points, colour: 2))
             if let p = approach2 {
                 series.append(.init(name: String(format: "approach 2: N_opt ∝ C^%.2f", p.exponent),
