@@ -39,6 +39,8 @@ struct BestOfNRun: ParsableCommand {
     @Option(help: "Min-p (0 = off).") var minP: Float = 0
     @Option(help: "Run one slice of the problems, I/K (0-based), for spreading a run over machines.") var shard: String?
     @Option(help: "Output directory (re-running with the same one resumes).") var out: String
+    @Flag(help: "Keep problems the model was trained on (by default a model trained by `llamacl train` on this task is evaluated on held-out problems only).")
+    var includeTrainingProblems = false
     @Flag(help: "No progress bar.") var quiet = false
 
     var settings: SamplerSettings { SamplerSettings(temperature: temp, topK: topK, topP: topP, minP: minP) }
@@ -77,11 +79,11 @@ struct BestOfNRun: ParsableCommand {
     func run() throws {
         let task = try makeTask()
         let shardSpec = try shard.map { try ShardSpec(parsing: $0) }
-        let allProblems = try task.problems(count: problems, seed: seed)
+        let gguf = try GGUFFile(path: model.model)
+        let allProblems = try includeTrainingProblems ? task.problems(count: problems, seed: seed) : heldOutProblems(task, trainedModel: gguf)
         let mine = shardSpec?.select(allProblems) ?? allProblems
         let batchSize = batch ?? min(n, 16)
 
-        let gguf = try GGUFFile(path: model.model)
         let tokenizer = try loadTokenizer(from: gguf)
         let prompts = try mine.map { try tokenizer.encode($0.prompt, addSpecial: true, parseSpecial: false) }
         let longest = prompts.map(\.count).max() ?? 0
@@ -128,6 +130,31 @@ struct BestOfNRun: ParsableCommand {
         let summary = try store.writeSummary()
         try Plots.write(summary, to: URL(fileURLWithPath: out))
         printSummary(summary, out: out)
+    }
+}
+
+extension BestOfNRun {
+    /// The first `problems` problems of the seed whose prompts the model was not trained on.
+    /// `llamacl train` records its data, seed and problem count; the task generators are
+    /// deterministic (problem i depends only on seed and i), so the training set can be rebuilt.
+    func heldOutProblems(_ task: any ExperimentTask, trainedModel gguf: GGUFFile) throws -> [Problem] {
+        guard (try? gguf.string("training.data")) == task.name, let items = try? gguf.int("training.items"),
+              let trainingSeed = (try? gguf.int("training.seed")).flatMap({ $0 }) else {
+            return try task.problems(count: problems, seed: seed)
+        }
+        let trained = Set(try task.problems(count: items, seed: UInt64(trainingSeed)).map(\.prompt))
+        var count = problems
+        while true {
+            let candidates = try task.problems(count: count, seed: seed)
+            let held = candidates.filter { !trained.contains($0.prompt) }
+            if held.count >= problems {
+                let kept = Array(held.prefix(problems))
+                print("held out: \(kept.count) problems the model never saw in training (\(candidates.count - held.count) of the first \(candidates.count) were training problems)", to: &standardError)
+                return kept
+            }
+            guard count < problems * 64 else { throw InvalidInput(description: "too few problems outside the model's training set for --problems \(problems)") }
+            count *= 2
+        }
     }
 }
 

@@ -102,6 +102,8 @@ struct Train: ParsableCommand {
             ("training.steps", .uint32(UInt32(trainer.records.count))),
             ("training.tokens", .uint64(UInt64(last?.tokens ?? 0))),
             ("training.seed", .uint64(seed)),
+            // With data and seed, this lets best-of-n rebuild the training problems and keep them out of its evaluation.
+            ("training.items", .uint64(UInt64(data.trainingItems))),
             ("training.batch", .uint32(UInt32(batch))),
             ("training.learning_rate", .float32(Float(lr))),
             ("training.loss_scope", .string(loss.rawValue)),
