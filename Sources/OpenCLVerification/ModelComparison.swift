@@ -11,10 +11,14 @@ public enum ModelComparison {
     /// rounding, which no budget can order).
     public static let nearTie: Float = 1e-5
 
-    public static func run(gguf: GGUFFile, openCL: OpenCLBackend, prompt: [Int], generate: Int = 8,
+    public static func run(gguf: GGUFFile, openCL: OpenCLBackend, prompt fullPrompt: [Int], generate requested: Int = 8,
                            cpu: CPUBackend = CPUBackend(mode: .fast), progress: ((String) -> Void)? = nil) throws -> [Check] {
         let config = try ModelConfig(gguf: gguf)
-        guard !prompt.isEmpty else { throw ModelError.invalidBatch("verify needs a non-empty prompt") }
+        guard !fullPrompt.isEmpty else { throw ModelError.invalidBatch("verify needs a non-empty prompt") }
+        // Small-context models (e.g. trained ones with a 64-token context) get a shortened prompt
+        // and continuation, so the check runs inside the context instead of failing.
+        let prompt = Array(fullPrompt.prefix(max(1, min(fullPrompt.count, config.contextLength - requested))))
+        let generate = max(0, min(requested, config.contextLength - prompt.count))
         let cells = min(config.contextLength, prompt.count + generate + 1)
         try openCL.checkFits(gguf: gguf, config: config, cacheCells: cells)
 
