@@ -50,7 +50,7 @@ let package = Package(
         .testTarget(name: "GGUFTests", dependencies: ["GGUF", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "GGUF", "TestSupport"]),
         .testTarget(name: "CPUBackendTests", dependencies: ["CPUBackend", "LlamaCore", "GGUF"]),
-        .testTarget(name: "LlamaCoreTests", dependencies: ["LlamaCore", "CPUBackend", "GGUF", "Tokenizers", "TestSupport"]),
+        .testTarget(name: "LlamaCoreTests", dependencies: ["LlamaCore", "CPUBackend", "GGUF", "Tokenizers", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "GenerationTests", dependencies: ["Generation", "LlamaCore", "CPUBackend", "GGUF", "Tokenizers", "TestSupport"]),
         .testTarget(name: "OpenCLBackendTests", dependencies: ["OpenCLBackend", "OpenCLVerification", "CPUBackend", "LlamaCore", "GGUF", "TestSupport"]),
         .testTarget(name: "ExperimentsTests", dependencies: ["Experiments", "TestSupport"]),

@@ -11,6 +11,8 @@ public struct ModelSynthesizer {
         public var ropeBase: Float = 10000
         public var tiedOutput = false
         public var llama3RopeFactors = false
+        /// `qwen2` adds Q/K/V biases and uses neox RoPE pairing (see ModelConfig).
+        public var architecture = Architecture.llama
 
         public init(dim: Int, layers: Int, heads: Int, kvHeads: Int, ffnDim: Int, vocabSize: Int, contextLength: Int,
                     ropeBase: Float = 10000, tiedOutput: Bool = false, llama3RopeFactors: Bool = false) {
@@ -52,19 +54,20 @@ public struct ModelSynthesizer {
         }
         let headDim = s.dim / s.heads, kvDim = s.kvHeads * headDim
         var w = GGUFWriter()
-        w.set("general.architecture", "llama")
+        let arch = s.architecture.rawValue
+        w.set("general.architecture", arch)
         w.set("general.name", "\(name) (random weights)")
         w.set("general.description", "LlamaCL synthetic model: random weights, not trained; output text is meaningless")
-        w.set("llama.embedding_length", uint32: s.dim)
-        w.set("llama.block_count", uint32: s.layers)
-        w.set("llama.attention.head_count", uint32: s.heads)
-        w.set("llama.attention.head_count_kv", uint32: s.kvHeads)
-        w.set("llama.feed_forward_length", uint32: s.ffnDim)
-        w.set("llama.context_length", uint32: s.contextLength)
-        w.set("llama.rope.dimension_count", uint32: headDim)
-        w.set("llama.rope.freq_base", float32: Double(s.ropeBase))
-        w.set("llama.attention.layer_norm_rms_epsilon", float32: 1e-5)
-        w.set("llama.vocab_size", uint32: s.vocabSize)
+        w.set("\(arch).embedding_length", uint32: s.dim)
+        w.set("\(arch).block_count", uint32: s.layers)
+        w.set("\(arch).attention.head_count", uint32: s.heads)
+        w.set("\(arch).attention.head_count_kv", uint32: s.kvHeads)
+        w.set("\(arch).feed_forward_length", uint32: s.ffnDim)
+        w.set("\(arch).context_length", uint32: s.contextLength)
+        w.set("\(arch).rope.dimension_count", uint32: headDim)
+        w.set("\(arch).rope.freq_base", float32: Double(s.ropeBase))
+        w.set("\(arch).attention.layer_norm_rms_epsilon", float32: 1e-5)
+        w.set("\(arch).vocab_size", uint32: s.vocabSize)
         for (k, v) in tokenizer { w.set(k, v) }
 
         // Row lengths that are not whole blocks of `type` (small test shapes) fall back to F32,
@@ -84,6 +87,11 @@ public struct ModelSynthesizer {
             try add(p + "attn_q.weight", [s.dim, s.dim], kind: .linear(fanIn: s.dim))
             try add(p + "attn_k.weight", [s.dim, kvDim], kind: .linear(fanIn: s.dim))
             try add(p + "attn_v.weight", [s.dim, kvDim], kind: .linear(fanIn: s.dim))
+            if s.architecture == .qwen2 {
+                try add(p + "attn_q.bias", [s.dim], kind: .bias)
+                try add(p + "attn_k.bias", [kvDim], kind: .bias)
+                try add(p + "attn_v.bias", [kvDim], kind: .bias)
+            }
             try add(p + "attn_output.weight", [s.dim, s.dim], kind: .linear(fanIn: s.dim))
             try add(p + "ffn_norm.weight", [s.dim], kind: .norm)
             try add(p + "ffn_gate.weight", [s.dim, s.ffnDim], kind: .linear(fanIn: s.dim))
@@ -111,7 +119,7 @@ public struct ModelSynthesizer {
         }
     }
 
-    enum Init { case embedding, norm, linear(fanIn: Int) }
+    enum Init { case embedding, norm, bias, linear(fanIn: Int) }
 
     /// One tensor's values, generated and encoded in parallel row chunks; each chunk has its own
     /// seeded stream so the result does not depend on the thread count.
@@ -131,6 +139,7 @@ public struct ModelSynthesizer {
                     switch kind {
                     case .embedding: return u * Float(3.0).squareRoot()
                     case .norm: return 1 + 0.1 * u
+                    case .bias: return 0.5 * u
                     case let .linear(fanIn): return u * Float((3.0 / Double(fanIn)).squareRoot())
                     }
                 }

@@ -16,6 +16,7 @@ struct Synth: ParsableCommand {
     @Option(help: "Feed-forward width (default: 8/3 · width rounded up to 32).") var ffn: Int?
     @Option(help: "Vocabulary size (default: the tokenizer's, else 32000).") var vocab: Int?
     @Option(help: "Context length.") var context: Int = 2048
+    @Option(help: "Architecture: llama, or qwen2 (Q/K/V biases, neox RoPE).") var arch: String = "llama"
     @Option(help: "Tensor type: \(TensorType.allCases.map(\.description).joined(separator: ", ")).") var type: String = "F32"
     @Option(help: "Copy the tokenizer from this GGUF (default: a built-in byte-level vocabulary).") var tokenizerFrom: String?
     @Option(help: "Seed for the weights.") var seed: UInt64 = 1
@@ -59,6 +60,8 @@ struct Synth: ParsableCommand {
         guard s.dim > 0, s.layers > 0, s.heads > 0, s.vocabSize >= 512, s.contextLength > 0 else {
             throw ValidationError("dimensions must be positive and the vocabulary at least 512")
         }
+        guard let architecture = Architecture(rawValue: arch) else { throw ValidationError("unknown --arch '\(arch)' (llama, qwen2)") }
+        s.architecture = architecture
         let synth = ModelSynthesizer(shape: s, type: tensorType, seed: seed, name: shape ?? "custom")
         let writer = try synth.makeWriter(tokenizer: tokenizer ?? ModelSynthesizer.builtinByteVocabulary(size: s.vocabSize))
         try writer.write(to: out)
