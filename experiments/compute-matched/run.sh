@@ -19,4 +19,5 @@ for m in $MODELS; do
     --k 1,2,4,8,16 --max-tokens 8 --temp 1.0 --seed 7 --batch 16 --threads "$THREADS" --out "runs/$m" --quiet > "runs/$m.txt"
   args+=(--run "$m=runs/$m")
 done
-"$BIN" compute-matched "${args[@]}" --out results | tee results.txt
+OUT=${OUT:-results}
+"$BIN" compute-matched "${args[@]}" --out "$OUT" | tee "$OUT.txt"
