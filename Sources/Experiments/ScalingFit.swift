@@ -312,8 +312,8 @@ public enum ScalingFit {
                          tokensPerParameter: tpp, optimalParameters: nOpt, optimalTokens: dOpt)
     }
 
-    /// Chinchilla's approach 2 on one IsoFLOP profile: a parabola in log N through the losses,
-    /// its vertex is the loss-minimising model size at that budget. Nil with fewer than three
+    /// Chinchilla's approach 2 on one IsoFLOP profile: a parabola in log N through the best run
+    /// and its two neighbours; its vertex is the loss-minimising model size at that budget. Nil with fewer than three
     /// sizes or when the parabola opens downwards (no interior minimum).
     public struct IsoFLOPMinimum: Codable, Equatable, Sendable {
         public var budget: Double
@@ -331,8 +331,14 @@ public enum ScalingFit {
         let sorted = runs.sorted { $0.parameters < $1.parameters }
         guard let bestRun = sorted.min(by: { $0.loss < $1.loss }) else { return nil }
         guard Set(sorted.map(\.parameters)).count >= 3 else { return nil }
+        // The parabola goes through the best run and its neighbours in N (three runs; the three at
+        // the edge when the best is the smallest or largest): a profile with a sharp dip (a run
+        // that learned the task while its neighbours did not) is not a parabola globally.
+        let bestIndex = sorted.firstIndex(of: bestRun)!
+        let lo = min(max(bestIndex - 1, 0), sorted.count - 3)
+        let local = Array(sorted[lo..<(lo + 3)])
         // Least squares: loss = c0 + c1·x + c2·x², x = log10 N.
-        let xs = sorted.map { log10($0.parameters) }, ys = sorted.map(\.loss)
+        let xs = local.map { log10($0.parameters) }, ys = local.map(\.loss)
         var m = [[Double]](repeating: [Double](repeating: 0, count: 4), count: 3)
         for (x, y) in zip(xs, ys) {
             let p = [1, x, x * x]

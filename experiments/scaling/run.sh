@@ -4,13 +4,14 @@
 # Resumable: a run whose results/NAME.json exists is skipped; a run cut short is redone.
 # One run at a time, one thread (LLAMACL_THREADS to change). Checkpoints go outside the repo
 # ($SCALING_CKPT, default /work/scaling-ckpt). After every run, runs.csv is rebuilt and, when
-# at least five runs exist, the fit (`llamacl scaling-fit`) is redone into fit/.
+# at least five runs exist, a quick fit (200 resamples) is redone into fit/; at the end the
+# final fit (1 000 resamples) and the plateau-only sensitivity fit (fit-plateau/).
 set -euo pipefail
 cd "$(dirname "$0")"
 BIN=${LLAMACL:-../../.build/release/llamacl}
 CKPT=${SCALING_CKPT:-/work/scaling-ckpt}
 THREADS=${LLAMACL_THREADS:-1}
-mkdir -p results logs "$CKPT"
+mkdir -p results logs fit "$CKPT"
 
 rebuild_csv() {
   echo "name,budget,dim,layers,heads,parameters,total_parameters,tokens,flops,held_out_loss,train_loss,seconds" > runs.csv.tmp
@@ -40,4 +41,11 @@ tail -n +2 grid.csv | while IFS=, read -r budget dim layers heads params; do
   fi
 done
 rebuild_csv
+mkdir -p fit fit-plateau
+# Final fit: Chinchilla's 4 500 starts, 1 000 bootstrap resamples.
+"$BIN" scaling-fit --runs runs.csv --out fit --resamples "${FINAL_RESAMPLES:-1000}" | tee fit/summary.txt
+# Sensitivity: only the runs still on the loss plateau (held-out loss >= 0.8), i.e. without the
+# runs that learned the algorithm (see README).
+awk -F, 'NR == 1 || $10 >= 0.8' runs.csv > fit-plateau/runs.csv
+"$BIN" scaling-fit --runs fit-plateau/runs.csv --out fit-plateau --resamples "${FINAL_RESAMPLES:-1000}" | tee fit-plateau/summary.txt
 echo "sweep done: $(tail -n +2 runs.csv | wc -l) runs" >&2
