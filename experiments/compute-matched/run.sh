@@ -14,9 +14,10 @@ mkdir -p models runs
 args=()
 for m in $MODELS; do
   [ -f "models/$m.gguf" ] || cp "$CKPT/$m.gguf" "models/$m.gguf"
-  # Problems: seed 7 (the models were trained with seed 1; see README for the overlap).
+  # Problems: seed 7, the same 200 for every model, training problems included (see README
+  # for the overlap); without --include-training-problems each model would skip its own.
   "$BIN" best-of-n -m "models/$m.gguf" --task arithmetic --digits 3 --operations "+-" --problems 200 --n 16 \
-    --k 1,2,4,8,16 --max-tokens 8 --temp 1.0 --seed 7 --batch 16 --threads "$THREADS" --out "runs/$m" --quiet > "runs/$m.txt"
+    --k 1,2,4,8,16 --include-training-problems --max-tokens 8 --temp 1.0 --seed 7 --batch 16 --threads "$THREADS" --out "runs/$m" --quiet > "runs/$m.txt"
   args+=(--run "$m=runs/$m")
 done
 OUT=${OUT:-results}
