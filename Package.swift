@@ -8,6 +8,12 @@ let cpuFlags = ["-target-cpu", "haswell"]
 #else
 let cpuFlags: [String] = []
 #endif
+// The C kernels of the CPU backend: AVX2 + FMA + F16C on x86-64 (the same baseline), plain C elsewhere.
+#if arch(x86_64)
+let cKernelFlags = ["-O3", "-mavx2", "-mfma", "-mf16c"]
+#else
+let cKernelFlags = ["-O3"]
+#endif
 let optimize: [SwiftSetting] = [.unsafeFlags(["-Ounchecked"] + cpuFlags, .when(configuration: .release))]
 
 let package = Package(
@@ -23,7 +29,9 @@ let package = Package(
         .target(name: "GGUF", swiftSettings: optimize),
         .target(name: "Tokenizers", dependencies: ["GGUF"]),
         .target(name: "LlamaCore", dependencies: ["GGUF"]),
-        .target(name: "CPUBackend", dependencies: ["LlamaCore", "GGUF"], swiftSettings: optimize),
+        // The few hot loops Swift cannot express with x86 vector instructions (see its header).
+        .target(name: "CPUKernels", cSettings: [.unsafeFlags(cKernelFlags)]),
+        .target(name: "CPUBackend", dependencies: ["LlamaCore", "GGUF", "CPUKernels"], swiftSettings: optimize),
         .target(name: "Generation", dependencies: ["LlamaCore", "Tokenizers"]),
         .systemLibrary(name: "COpenCL", pkgConfig: "OpenCL", providers: [.apt(["ocl-icd-opencl-dev", "opencl-headers"])]),
         .systemLibrary(name: "CCLBlast", pkgConfig: "clblast", providers: [.apt(["libclblast-dev"])]),
@@ -49,7 +57,7 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["GGUF"], path: "Tests/TestSupport"),
         .testTarget(name: "GGUFTests", dependencies: ["GGUF", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "GGUF", "TestSupport"]),
-        .testTarget(name: "CPUBackendTests", dependencies: ["CPUBackend", "LlamaCore", "GGUF"]),
+        .testTarget(name: "CPUBackendTests", dependencies: ["CPUBackend", "CPUKernels", "LlamaCore", "GGUF"]),
         .testTarget(name: "LlamaCoreTests", dependencies: ["LlamaCore", "CPUBackend", "GGUF", "Tokenizers", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "GenerationTests", dependencies: ["Generation", "LlamaCore", "CPUBackend", "GGUF", "Tokenizers", "TestSupport"]),
         .testTarget(name: "OpenCLBackendTests", dependencies: ["OpenCLBackend", "OpenCLVerification", "CPUBackend", "LlamaCore", "GGUF", "TestSupport"]),

@@ -3,14 +3,17 @@ import GGUF
 import LlamaCore
 
 /// The CPU backend. `.reference` runs the plain loops of `ReferenceOps` (the oracle);
-/// `.fast` runs the same math with SIMD and threads (`FastOps`), tested against the reference.
+/// `.fast` runs the same math with SIMD and threads (`FastOps`), tested against the reference;
+/// `.quantized` is `.fast` with activations rounded to 8 bits per block for Q4_0, Q8_0, Q4_K and
+/// Q6_K weights (integer dot products, llama.cpp's numerics), tested against llama.cpp's logits.
 public final class CPUBackend: Backend {
-    public enum Mode: String, Sendable { case reference, fast }
+    public enum Mode: String, Sendable, CaseIterable { case reference, fast, quantized }
 
     public let mode: Mode
     public let pool: ThreadPool
     private var kv: KVStorage?
     private var ropeCache: (positions: [Int32], params: String, table: RopeTable)?
+    private let quantized = QuantizedMatmul()
 
     public init(mode: Mode = .fast, threads: Int = ProcessInfo.processInfo.activeProcessorCount) {
         self.mode = mode
@@ -49,7 +52,9 @@ public final class CPUBackend: Backend {
         precondition(x.cols == w.cols && out.cols == w.rows, "matmul shapes: x \(x.cols), W \(w.rows)×\(w.cols), out \(out.cols)")
         switch mode {
         case .reference: ReferenceOps.matmul(out.data, x.data, w, rows: rows)
-        case .fast: FastOps.matmul(out.data, x.data, w, rows: rows, pool: pool)
+        case .quantized where QuantizedMatmul.format(for: w.source.type) != nil:
+            quantized.matmul(out.data, x.data, w, rows: rows, pool: pool)
+        case .fast, .quantized: FastOps.matmul(out.data, x.data, w, rows: rows, pool: pool)
         }
         if let bias {
             let b = vector(bias)
@@ -62,7 +67,7 @@ public final class CPUBackend: Backend {
         switch mode {
         case .reference:
             ReferenceOps.rope(x.data, rows: plan.rows, heads: heads, headDim: headDim, positions: plan.positions, params: params, factors: factors)
-        case .fast:
+        case .fast, .quantized:
             let key = "\(params)\(factors ?? [])"
             // Keyed by content: a freed plan's address can be reused by the next one.
             if ropeCache?.positions != plan.positions || ropeCache?.params != key {
@@ -85,7 +90,7 @@ public final class CPUBackend: Backend {
         let k = UnsafePointer(kv.key(layer, 0)), v = UnsafePointer(kv.value(layer, 0))
         switch mode {
         case .reference: ReferenceOps.attention(out.data, q: q.data, k: k, v: v, heads: heads, kvHeads: kvHeads, headDim: headDim, plan: plan)
-        case .fast: FastOps.attention(out.data, q: q.data, k: k, v: v, heads: heads, kvHeads: kvHeads, headDim: headDim, plan: plan, pool: pool)
+        case .fast, .quantized: FastOps.attention(out.data, q: q.data, k: k, v: v, heads: heads, kvHeads: kvHeads, headDim: headDim, plan: plan, pool: pool)
         }
     }
 

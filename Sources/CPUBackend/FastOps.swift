@@ -1,3 +1,4 @@
+import CPUKernels
 import Foundation
 import GGUF
 import LlamaCore
@@ -13,6 +14,12 @@ enum FastOps {
             if w.source.type == .f32 {
                 let base = w.source.data.assumingMemoryBound(to: Float.self)
                 for o in range { for t in 0..<T { out[t * O + o] = SIMDMath.dot(base + o * D, x + t * D, D) } }
+                return
+            }
+            if w.source.type == .f16 {
+                // converted in registers (F16C) and accumulated in F32: no decoded copy of the row
+                let base = w.source.data.assumingMemoryBound(to: UInt16.self)
+                for o in range { for t in 0..<T { out[t * O + o] = llcl_dot_f16_f32(Int32(D), base + o * D, x + t * D) } }
                 return
             }
             let buf = UnsafeMutablePointer<Float>.allocate(capacity: D)

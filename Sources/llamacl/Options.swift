@@ -13,12 +13,18 @@ struct ModelOption: ParsableArguments {
 
 enum BackendKind: String, ExpressibleByArgument, CaseIterable { case cpu, reference, opencl }
 
+/// How the CPU backend multiplies quantized weights.
+enum ActivationPrecision: String, ExpressibleByArgument, CaseIterable { case q8, f32 }
+
 struct BackendOptions: ParsableArguments {
     @Option(help: "Where to run: cpu (fast CPU paths), reference (the plain CPU oracle loops) or opencl.")
     var backend: BackendKind = .cpu
 
     @Option(help: "OpenCL device: an index or a name substring from `llamacl devices` (default: $LLAMACL_DEVICE, else the first GPU).")
     var device: String?
+
+    @Option(help: "CPU products with Q4_0, Q8_0, Q4_K or Q6_K weights: q8 rounds activations to 8 bits per block and uses integer dot products, as llama.cpp does (fast); f32 keeps activations in F32 and follows the float64 reference.")
+    var activations: ActivationPrecision = .q8
 
     @Option(name: [.short, .customLong("threads")], help: "CPU threads (default: all cores).")
     var threads: Int?
@@ -40,7 +46,8 @@ struct BackendOptions: ParsableArguments {
         let gguf = try GGUFFile(path: path)
         switch backend {
         case .cpu, .reference:
-            let cpu = CPUBackend(mode: backend == .cpu ? .fast : .reference, threads: threadCount)
+            let mode: CPUBackend.Mode = backend == .reference ? .reference : (activations == .q8 ? .quantized : .fast)
+            let cpu = CPUBackend(mode: mode, threads: threadCount)
             return (gguf, try Transformer(gguf: gguf, backend: cpu, cacheCells: cacheCells))
         case .opencl:
             let openCL = try OpenCLBackend(options: .init(device: device))

@@ -56,6 +56,14 @@ final class FixtureLogitsTests: XCTestCase {
         try check("tiny-bpe-q8_0", exactBudget: Budget.quantizedVsFollowed, llamacppBudget: Budget.quantizedVsOther)
     }
 
+    /// `.quantized` rounds activations to 8 bits per block as llama.cpp does, so it follows
+    /// llama.cpp's logits (the tight budget) and the float64 ones only loosely.
+    func testQuantizedModeFollowsLlamaCpp() throws {
+        for model in ["tiny-spm-q8_0", "tiny-spm-q4_0", "tiny-bpe-q8_0"] {
+            try check(model, exactBudget: Budget.quantizedVsOther, llamacppBudget: Budget.quantizedVsFollowed, modes: [.quantized])
+        }
+    }
+
     /// Greedy decoding, one token at a time through the KV cache, reproduces llama.cpp's tokens.
     func testGreedyTokensF32() throws {
         let path = try Fixtures.require("models/tiny-spm-f32.gguf")

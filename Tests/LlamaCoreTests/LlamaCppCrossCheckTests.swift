@@ -14,9 +14,9 @@ final class LlamaCppCrossCheckTests: XCTestCase {
         return line.replacingOccurrences(of: "ids:", with: "").split(separator: " ").compactMap { Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
     }
 
-    func check(_ name: String, budget: Double, file: StaticString = #filePath, line: UInt = #line) throws {
+    func check(_ name: String, budget: Double, mode: CPUBackend.Mode = .fast, file: StaticString = #filePath, line: UInt = #line) throws {
         let gguf = try GGUFFile(path: Self.fixtures.appendingPathComponent("\(name).gguf").path)
-        let model = try Transformer(gguf: gguf, backend: CPUBackend(), cacheCells: 64)
+        let model = try Transformer(gguf: gguf, backend: CPUBackend(mode: mode), cacheCells: 64)
         let ids = try promptIds()
         XCTAssertEqual(ids.count, 41)
         let ours = try model.forward(.prompt(ids, allLogits: true)).flatMap { $0 }
@@ -26,7 +26,7 @@ final class LlamaCppCrossCheckTests: XCTestCase {
         }
         XCTAssertEqual(ours.count, reference.count, file: file, line: line)
         let nmse = Budget.nmse(ours, reference)
-        print("\(name): NMSE vs llama.cpp \(nmse)")
+        print("\(name) [\(mode)]: NMSE vs llama.cpp \(nmse)")
         XCTAssertLessThanOrEqual(nmse, budget, name, file: file, line: line)
     }
 
@@ -39,4 +39,11 @@ final class LlamaCppCrossCheckTests: XCTestCase {
     func testQwen2Q8_0() throws { try check("qwen2-tiny-q8_0", budget: Budget.quantizedVsOther) }
     func testQ4_K() throws { try check("llama-tiny-q4_K", budget: Budget.quantizedVsOther) }
     func testQ6_K() throws { try check("llama-tiny-q6_K", budget: Budget.quantizedVsOther) }
+
+    /// With 8-bit activations our math is llama.cpp's: the tight budget applies.
+    func testQuantizedModeFollowsLlamaCpp() throws {
+        for name in ["qwen2-tiny-q8_0", "llama-tiny-q4_K", "llama-tiny-q6_K"] {
+            try check(name, budget: Budget.quantizedVsFollowed, mode: .quantized)
+        }
+    }
 }

@@ -1,0 +1,42 @@
+// Integer and half-precision dot products for the CPU backend's hot loops.
+//
+// Swift cannot yet name x86 instructions such as vpmaddubsw or vcvtph2ps, and its SIMD types
+// lose their speed in widening conversions, so the few loops that decide decoding speed are
+// written here in C with compiler intrinsics (AVX2 + FMA + F16C where the build targets them,
+// plain C elsewhere). Everything around them stays in Swift; each kernel is tested against the
+// Swift reference ops.
+//
+// Activations are quantized per block the way llama.cpp does on x86, so results follow its
+// numerics: Q8_0 blocks of 32 (scale amax/127 rounded to F16, values rounded half to even) for
+// Q4_0/Q8_0 weights; Q8_K blocks of 256 (F32 scale from the signed extreme, values clamped to
+// 127, with the sum of every 16) for K-quant weights.
+#ifndef LLAMACL_CPU_KERNELS_H
+#define LLAMACL_CPU_KERNELS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/// 1 when the vector kernels were compiled in (AVX2), 0 when only the portable ones were.
+int llcl_has_vector_kernels(void);
+
+/// x[n] → Q8_0: qs[n], d[n/32] (the F16-rounded scale, as float), sums[n/32] (Σ qs per block).
+void llcl_quantize_q8_0(const float *x, int n, int8_t *qs, float *d, int32_t *sums);
+/// x[n] → Q8_K: qs[n], d[n/256], bsums[n/16].
+void llcl_quantize_q8_K(const float *x, int n, int8_t *qs, float *d, int16_t *bsums);
+
+/// Σ w·x over n elements of one weight row (GGUF block layout) against quantized activations.
+float llcl_dot_q4_0_q8_0(int n, const void *w, const int8_t *qs, const float *d, const int32_t *sums);
+float llcl_dot_q8_0_q8_0(int n, const void *w, const int8_t *qs, const float *d);
+float llcl_dot_q4_K_q8_K(int n, const void *w, const int8_t *qs, const float *d, const int16_t *bsums);
+float llcl_dot_q6_K_q8_K(int n, const void *w, const int8_t *qs, const float *d, const int16_t *bsums);
+/// Σ w·x with F16 weights and F32 activations, F32 accumulation (no activation rounding).
+float llcl_dot_f16_f32(int n, const uint16_t *w, const float *x);
+
+/// The same in plain C whatever the build: the portable path, and a second oracle in tests.
+float llcl_dot_q4_0_q8_0_portable(int n, const void *w, const int8_t *qs, const float *d, const int32_t *sums);
+float llcl_dot_q8_0_q8_0_portable(int n, const void *w, const int8_t *qs, const float *d);
+float llcl_dot_q4_K_q8_K_portable(int n, const void *w, const int8_t *qs, const float *d, const int16_t *bsums);
+float llcl_dot_q6_K_q8_K_portable(int n, const void *w, const int8_t *qs, const float *d, const int16_t *bsums);
+float llcl_dot_f16_f32_portable(int n, const uint16_t *w, const float *x);
+
+#endif

@@ -1,0 +1,83 @@
+// The dot products in plain C: the path on CPUs without AVX2, and a second oracle in tests.
+#include "CPUKernels.h"
+#include "common.h"
+
+float llcl_dot_q4_0_q8_0_portable(int n, const void *w, const int8_t *qs, const float *d, const int32_t *sums) {
+    const block_q4_0 *x = w;
+    float acc = 0;
+    for (int b = 0; b < n / 32; b++) {
+        int32_t s = 0;
+        for (int j = 0; j < 16; j++) {
+            s += (x[b].qs[j] & 0xF) * qs[32 * b + j] + (x[b].qs[j] >> 4) * qs[32 * b + j + 16];
+        }
+        // Nibbles are stored with +8: subtract 8·Σa once per block instead of per element.
+        acc += llcl_half(x[b].d) * d[b] * (float)(s - 8 * sums[b]);
+    }
+    return acc;
+}
+
+float llcl_dot_q8_0_q8_0_portable(int n, const void *w, const int8_t *qs, const float *d) {
+    const block_q8_0 *x = w;
+    float acc = 0;
+    for (int b = 0; b < n / 32; b++) {
+        int32_t s = 0;
+        for (int j = 0; j < 32; j++) s += x[b].qs[j] * qs[32 * b + j];
+        acc += llcl_half(x[b].d) * d[b] * (float)s;
+    }
+    return acc;
+}
+
+float llcl_dot_q4_K_q8_K_portable(int n, const void *w, const int8_t *qs, const float *d, const int16_t *bsums) {
+    const block_q4_K *x = w;
+    float acc = 0;
+    for (int b = 0; b < n / 256; b++) {
+        const int8_t *a = qs + 256 * b;
+        const int16_t *bs = bsums + 16 * b;
+        int32_t sumq = 0, summ = 0;
+        for (int sb = 0; sb < 8; sb++) {
+            uint8_t sc, m;
+            llcl_scale_min_k4(sb, x[b].scales, &sc, &m);
+            const uint8_t *q = x[b].qs + 32 * (sb / 2);
+            const int shift = 4 * (sb % 2);
+            int32_t s = 0;
+            for (int l = 0; l < 32; l++) s += ((q[l] >> shift) & 0xF) * a[32 * sb + l];
+            sumq += sc * s;
+            summ += m * (bs[2 * sb] + bs[2 * sb + 1]);
+        }
+        acc += d[b] * (llcl_half(x[b].d) * (float)sumq - llcl_half(x[b].dmin) * (float)summ);
+    }
+    return acc;
+}
+
+float llcl_dot_q6_K_q8_K_portable(int n, const void *w, const int8_t *qs, const float *d, const int16_t *bsums) {
+    const block_q6_K *x = w;
+    float acc = 0;
+    for (int b = 0; b < n / 256; b++) {
+        const int8_t *a = qs + 256 * b;
+        const int16_t *bs = bsums + 16 * b;
+        int32_t sum = 0;
+        for (int half = 0; half < 2; half++) {
+            const uint8_t *ql = x[b].ql + 64 * half, *qh = x[b].qh + 32 * half;
+            const int8_t *sc = x[b].scales + 8 * half;
+            const int8_t *y = a + 128 * half;
+            for (int l = 0; l < 32; l++) {
+                const int g = l / 16;
+                // 6-bit values stored with +32; the offset is taken out below through bsums.
+                sum += sc[g] * ((ql[l] & 0xF) | ((qh[l] & 3) << 4)) * y[l];
+                sum += sc[g + 2] * ((ql[l + 32] & 0xF) | (((qh[l] >> 2) & 3) << 4)) * y[l + 32];
+                sum += sc[g + 4] * ((ql[l] >> 4) | (((qh[l] >> 4) & 3) << 4)) * y[l + 64];
+                sum += sc[g + 6] * ((ql[l + 32] >> 4) | (((qh[l] >> 6) & 3) << 4)) * y[l + 96];
+            }
+        }
+        int32_t offset = 0;
+        for (int g = 0; g < 16; g++) offset += x[b].scales[g] * bs[g];
+        acc += d[b] * llcl_half(x[b].d) * (float)(sum - 32 * offset);
+    }
+    return acc;
+}
+
+float llcl_dot_f16_f32_portable(int n, const uint16_t *w, const float *x) {
+    float acc = 0;
+    for (int i = 0; i < n; i++) acc += llcl_half(w[i]) * x[i];
+    return acc;
+}

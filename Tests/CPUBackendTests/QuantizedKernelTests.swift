@@ -1,0 +1,111 @@
+@testable import CPUBackend
+import CPUKernels
+import GGUF
+import LlamaCore
+import XCTest
+
+/// The C kernels of the `.quantized` path: activation quantization against its error bounds,
+/// and every integer dot product (vector and portable) against float64 sums of the reference
+/// decoders' values. Model-level agreement with llama.cpp is in LlamaCoreTests.
+final class QuantizedKernelTests: XCTestCase {
+    func randomValues(_ n: Int, seed: UInt64) -> [Float] {
+        var state = seed
+        return (0..<n).map { _ in
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return Float(Int32(truncatingIfNeeded: state >> 32)) / Float(Int32.max) * 2
+        }
+    }
+
+    func testQ8_0ActivationsRoundWithinHalfAStep() {
+        var x = randomValues(256, seed: 3)
+        for j in 32..<64 { x[j] = 0 }  // an all-zero block: scale 0, values 0
+        x[70] = 5                      // one large value sets its block's scale
+        var qs = [Int8](repeating: 0, count: 256), d = [Float](repeating: 0, count: 8), sums = [Int32](repeating: 0, count: 8)
+        llcl_quantize_q8_0(x, 256, &qs, &d, &sums)
+        XCTAssertEqual(d[1], 0)
+        XCTAssertEqual(qs[70], 127)
+        for b in 0..<8 {
+            XCTAssertEqual(sums[b], qs[32 * b..<32 * b + 32].reduce(0) { $0 + Int32($1) }, "block \(b)")
+            XCTAssertEqual(d[b], Half.toFloat(Half.fromFloat(d[b])), "the scale is an F16 value")
+            for j in 32 * b..<32 * b + 32 {
+                // half a step, plus the F16 rounding of the scale over at most 127 steps
+                XCTAssertLessThanOrEqual(abs(x[j] - Float(qs[j]) * d[b]), 0.5 * d[b] + 127 * d[b] * 0x1p-11, "x[\(j)]")
+            }
+        }
+    }
+
+    func testQ8_KActivationsMapTheExtremeToMinus127() {
+        var x = randomValues(512, seed: 4)
+        x[300] = 3  // the positive extreme maps to −127 · (negative scale)
+        var qs = [Int8](repeating: 0, count: 512), d = [Float](repeating: 0, count: 2), bsums = [Int16](repeating: 0, count: 32)
+        llcl_quantize_q8_K(x, 512, &qs, &d, &bsums)
+        XCTAssertEqual(qs[300], -127)
+        XCTAssertLessThan(d[1], 0)
+        for g in 0..<32 { XCTAssertEqual(Int(bsums[g]), qs[16 * g..<16 * g + 16].reduce(0) { $0 + Int($1) }) }
+        for j in x.indices { XCTAssertLessThanOrEqual(abs(x[j] - Float(qs[j]) * d[j / 256]), 0.5001 * abs(d[j / 256])) }
+    }
+
+    /// Each kernel computes Σ w·q·d exactly up to F32 rounding of the per-block scales and sums:
+    /// error relative to Σ|w·x| ≤ 1e-6, on rows of 1, 2, 3 and 9 blocks (odd counts hit the tails).
+    func testDotProductsMatchFloat64OfDecodedValues() {
+        typealias Kernel = (Int32, UnsafeRawPointer, UnsafePointer<Int8>, UnsafePointer<Float>, UnsafePointer<Int32>, UnsafePointer<Int16>) -> Float
+        let kernels: [(TensorType, Int, String, Kernel)] = [
+            (.q4_0, 32, "vector", { llcl_dot_q4_0_q8_0($0, $1, $2, $3, $4) }), (.q4_0, 32, "portable", { llcl_dot_q4_0_q8_0_portable($0, $1, $2, $3, $4) }),
+            (.q8_0, 32, "vector", { n, w, q, d, _, _ in llcl_dot_q8_0_q8_0(n, w, q, d) }), (.q8_0, 32, "portable", { n, w, q, d, _, _ in llcl_dot_q8_0_q8_0_portable(n, w, q, d) }),
+            (.q4_K, 256, "vector", { n, w, q, d, _, b in llcl_dot_q4_K_q8_K(n, w, q, d, b) }), (.q4_K, 256, "portable", { n, w, q, d, _, b in llcl_dot_q4_K_q8_K_portable(n, w, q, d, b) }),
+            (.q6_K, 256, "vector", { n, w, q, d, _, b in llcl_dot_q6_K_q8_K(n, w, q, d, b) }), (.q6_K, 256, "portable", { n, w, q, d, _, b in llcl_dot_q6_K_q8_K_portable(n, w, q, d, b) }),
+        ]
+        for (type, block, name, kernel) in kernels {
+            for blocks in [1, 2, 3, 9] {
+                let n = block * blocks
+                let weights = Quantize.run(type, randomValues(n, seed: UInt64(n)))
+                let w = weights.withUnsafeBytes { Dequantize.toFloats(type, $0.baseAddress!, count: n) }
+                let x = randomValues(n, seed: UInt64(n) + 7)
+                var qs = [Int8](repeating: 0, count: n), d = [Float](repeating: 0, count: n / 32)
+                var sums = [Int32](repeating: 0, count: n / 32), bsums = [Int16](repeating: 0, count: n / 16)
+                if block == 32 { llcl_quantize_q8_0(x, Int32(n), &qs, &d, &sums) } else { llcl_quantize_q8_K(x, Int32(n), &qs, &d, &bsums) }
+                var exact = 0.0, magnitude = 0.0
+                for i in 0..<n {
+                    let a = Double(qs[i]) * Double(d[i / block])
+                    exact += Double(w[i]) * a; magnitude += abs(Double(w[i]) * a)
+                }
+                let got = weights.withUnsafeBytes { kernel(Int32(n), $0.baseAddress!, qs, d, sums, bsums) }
+                XCTAssertLessThanOrEqual(abs(Double(got) - exact) / magnitude, 1e-6, "\(type) \(name), \(blocks) blocks")
+            }
+        }
+    }
+
+    func testF16DotMatchesFloat64() {
+        for n in [1, 31, 32, 33, 100, 2048] {
+            let w = randomValues(n, seed: 5).map(Half.fromFloat), x = randomValues(n, seed: 6)
+            var exact = 0.0, magnitude = 0.0
+            for i in 0..<n { let p = Double(Half.toFloat(w[i])) * Double(x[i]); exact += p; magnitude += abs(p) }
+            for (name, value) in [("vector", llcl_dot_f16_f32(Int32(n), w, x)), ("portable", llcl_dot_f16_f32_portable(Int32(n), w, x))] {
+                XCTAssertLessThanOrEqual(abs(Double(value) - exact) / magnitude, 1e-6, "\(name) n=\(n)")
+            }
+        }
+    }
+
+    /// The `.quantized` matmul over a batch gives every row the bits it gets alone (batch
+    /// invariance), and stays within quantization error of the F32 path.
+    func testQuantizedMatmulIsBatchInvariantAndCloseToF32() throws {
+        for type in [TensorType.q4_0, .q8_0, .q4_K, .q6_K] {
+            let rows = 37, cols = 512, tokens = 5
+            let weights = Quantize.run(type, randomValues(rows * cols, seed: 11))
+            let x = randomValues(tokens * cols, seed: 12)
+            weights.withUnsafeBytes { raw in
+                let w = CPUWeight(WeightSource(name: "w", type: type, rows: rows, cols: cols, data: raw.baseAddress!, owner: nil))
+                var batched = [Float](repeating: 0, count: tokens * rows), f32 = batched
+                QuantizedMatmul().matmul(&batched, x, w, rows: tokens, pool: ThreadPool(threads: 2))
+                FastOps.matmul(&f32, x, w, rows: tokens, pool: ThreadPool(threads: 2))
+                for t in 0..<tokens {
+                    var single = [Float](repeating: 0, count: rows)
+                    Array(x[t * cols..<(t + 1) * cols]).withUnsafeBufferPointer { QuantizedMatmul().matmul(&single, $0.baseAddress!, w, rows: 1, pool: ThreadPool(threads: 1)) }
+                    XCTAssertEqual(single.map(\.bitPattern), batched[t * rows..<(t + 1) * rows].map(\.bitPattern), "\(type) row \(t)")
+                }
+                // 8-bit activations: relative error ~ 1/254 per value, averaged down over 512 terms
+                XCTAssertLessThan(Budget.nmse(batched, f32), 1e-4, "\(type)")
+            }
+        }
+    }
+}
