@@ -19,7 +19,7 @@ enum FastOps {
             if w.source.type == .f16 {
                 // converted in registers (F16C) and accumulated in F32: no decoded copy of the row
                 let base = w.source.data.assumingMemoryBound(to: UInt16.self)
-                for o in range { for t in 0..<T { out[t * O + o] = llcl_dot_f16_f32(Int32(D), base + o * D, x + t * D) } }
+                for o in range { llcl_matvec_f16(Int32(D), base + o * D, Int32(T), x, out + o, O) }
                 return
             }
             let buf = UnsafeMutablePointer<Float>.allocate(capacity: D)

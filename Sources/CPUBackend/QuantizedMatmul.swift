@@ -20,7 +20,7 @@ final class QuantizedMatmul {
     }
 
     private let qs = ScratchBuffer<Int8>(), scales = ScratchBuffer<Float>()
-    private let sums = ScratchBuffer<Int32>(), bsums = ScratchBuffer<Int16>()
+    private let sums = ScratchBuffer<Float>(), bsums = ScratchBuffer<Int16>()
 
     /// out (T, O) = x (T, D) · Wᵀ for a weight type that `format(for:)` accepts.
     func matmul(_ out: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, _ w: CPUWeight, rows T: Int, pool: ThreadPool) {
@@ -35,15 +35,13 @@ final class QuantizedMatmul {
         let type = w.source.type, n = Int32(D)
         pool.parallelFor(O, minimumChunk: 16) { range in
             for o in range {
-                let row = w.row(o)
-                for t in 0..<T {
-                    let qt = UnsafePointer(q + t * D)
-                    out[t * O + o] = switch type {
-                    case .q4_0: llcl_dot_q4_0_q8_0(n, row, qt, d + t * (D / 32), s + t * (D / 32))
-                    case .q8_0: llcl_dot_q8_0_q8_0(n, row, qt, d + t * (D / 32))
-                    case .q4_K: llcl_dot_q4_K_q8_K(n, row, qt, d + t * (D / 256), bs + t * (D / 16))
-                    default: llcl_dot_q6_K_q8_K(n, row, qt, d + t * (D / 256), bs + t * (D / 16))
-                    }
+                // every token of the batch against this row: its blocks are unpacked once per four tokens
+                let row = w.row(o), column = out + o
+                switch type {
+                case .q4_0: llcl_matvec_q4_0(n, row, Int32(T), q, d, s, column, O)
+                case .q8_0: llcl_matvec_q8_0(n, row, Int32(T), q, d, column, O)
+                case .q4_K: llcl_matvec_q4_K(n, row, Int32(T), q, d, bs, column, O)
+                default: llcl_matvec_q6_K(n, row, Int32(T), q, d, bs, column, O)
                 }
             }
         }

@@ -2,7 +2,7 @@
 #include "CPUKernels.h"
 #include "common.h"
 
-float llcl_dot_q4_0_q8_0_portable(int n, const void *w, const int8_t *qs, const float *d, const int32_t *sums) {
+float llcl_dot_q4_0_q8_0_portable(int n, const void *w, const int8_t *qs, const float *d, const float *sums) {
     const block_q4_0 *x = w;
     float acc = 0;
     for (int b = 0; b < n / 32; b++) {
@@ -11,7 +11,7 @@ float llcl_dot_q4_0_q8_0_portable(int n, const void *w, const int8_t *qs, const 
             s += (x[b].qs[j] & 0xF) * qs[32 * b + j] + (x[b].qs[j] >> 4) * qs[32 * b + j + 16];
         }
         // Nibbles are stored with +8: subtract 8·Σa once per block instead of per element.
-        acc += llcl_half(x[b].d) * d[b] * (float)(s - 8 * sums[b]);
+        acc += llcl_half(x[b].d) * (d[b] * (float)s - 8 * sums[b]);
     }
     return acc;
 }

@@ -3,7 +3,7 @@
 #include "CPUKernels.h"
 #include "common.h"
 
-void llcl_quantize_q8_0(const float *x, int n, int8_t *qs, float *d, int32_t *sums) {
+void llcl_quantize_q8_0(const float *x, int n, int8_t *qs, float *d, float *sums) {
     for (int b = 0; b < n / 32; b++, x += 32, qs += 32) {
         float amax = 0;
         for (int j = 0; j < 32; j++) amax = fmaxf(amax, fabsf(x[j]));
@@ -16,7 +16,7 @@ void llcl_quantize_q8_0(const float *x, int n, int8_t *qs, float *d, int32_t *su
             qs[j] = (int8_t)v;
             sum += v;
         }
-        sums[b] = sum;
+        sums[b] = d[b] * (float)sum;  // so that Q4_0 takes its +8 offset out with one multiply
     }
 }
 
@@ -46,12 +46,4 @@ void llcl_quantize_q8_K(const float *x, int n, int8_t *qs, float *d, int16_t *bs
         }
         d[b] = 1 / iscale;
     }
-}
-
-int llcl_has_vector_kernels(void) {
-#ifdef LLCL_AVX2
-    return 1;
-#else
-    return 0;
-#endif
 }

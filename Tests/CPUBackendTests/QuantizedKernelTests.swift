@@ -20,12 +20,12 @@ final class QuantizedKernelTests: XCTestCase {
         var x = randomValues(256, seed: 3)
         for j in 32..<64 { x[j] = 0 }  // an all-zero block: scale 0, values 0
         x[70] = 5                      // one large value sets its block's scale
-        var qs = [Int8](repeating: 0, count: 256), d = [Float](repeating: 0, count: 8), sums = [Int32](repeating: 0, count: 8)
+        var qs = [Int8](repeating: 0, count: 256), d = [Float](repeating: 0, count: 8), sums = [Float](repeating: 0, count: 8)
         llcl_quantize_q8_0(x, 256, &qs, &d, &sums)
         XCTAssertEqual(d[1], 0)
         XCTAssertEqual(qs[70], 127)
         for b in 0..<8 {
-            XCTAssertEqual(sums[b], qs[32 * b..<32 * b + 32].reduce(0) { $0 + Int32($1) }, "block \(b)")
+            XCTAssertEqual(sums[b], d[b] * Float(qs[32 * b..<32 * b + 32].reduce(0) { $0 + Int($1) }), "block \(b)")
             XCTAssertEqual(d[b], Half.toFloat(Half.fromFloat(d[b])), "the scale is an F16 value")
             for j in 32 * b..<32 * b + 32 {
                 // half a step, plus the F16 rounding of the scale over at most 127 steps
@@ -45,50 +45,74 @@ final class QuantizedKernelTests: XCTestCase {
         for j in x.indices { XCTAssertLessThanOrEqual(abs(x[j] - Float(qs[j]) * d[j / 256]), 0.5001 * abs(d[j / 256])) }
     }
 
+    /// The kernel variants this CPU can run (2 = AVX-512 VNNI, 1 = AVX2, 0 = portable), each
+    /// made active in turn; the best is restored afterwards.
+    func forEachVariant(_ body: (Int32) -> Void) {
+        let best = llcl_use_kernel_variant(-1)
+        defer { _ = llcl_use_kernel_variant(-1) }
+        for variant in (0...best).reversed() { XCTAssertEqual(llcl_use_kernel_variant(variant), variant); body(variant) }
+    }
+
     /// Each kernel computes Σ w·q·d exactly up to F32 rounding of the per-block scales and sums:
-    /// error relative to Σ|w·x| ≤ 1e-6, on rows of 1, 2, 3 and 9 blocks (odd counts hit the tails).
-    func testDotProductsMatchFloat64OfDecodedValues() {
-        typealias Kernel = (Int32, UnsafeRawPointer, UnsafePointer<Int8>, UnsafePointer<Float>, UnsafePointer<Int32>, UnsafePointer<Int16>) -> Float
-        let kernels: [(TensorType, Int, String, Kernel)] = [
-            (.q4_0, 32, "vector", { llcl_dot_q4_0_q8_0($0, $1, $2, $3, $4) }), (.q4_0, 32, "portable", { llcl_dot_q4_0_q8_0_portable($0, $1, $2, $3, $4) }),
-            (.q8_0, 32, "vector", { n, w, q, d, _, _ in llcl_dot_q8_0_q8_0(n, w, q, d) }), (.q8_0, 32, "portable", { n, w, q, d, _, _ in llcl_dot_q8_0_q8_0_portable(n, w, q, d) }),
-            (.q4_K, 256, "vector", { n, w, q, d, _, b in llcl_dot_q4_K_q8_K(n, w, q, d, b) }), (.q4_K, 256, "portable", { n, w, q, d, _, b in llcl_dot_q4_K_q8_K_portable(n, w, q, d, b) }),
-            (.q6_K, 256, "vector", { n, w, q, d, _, b in llcl_dot_q6_K_q8_K(n, w, q, d, b) }), (.q6_K, 256, "portable", { n, w, q, d, _, b in llcl_dot_q6_K_q8_K_portable(n, w, q, d, b) }),
-        ]
-        for (type, block, name, kernel) in kernels {
-            for blocks in [1, 2, 3, 9] {
-                let n = block * blocks
-                let weights = Quantize.run(type, randomValues(n, seed: UInt64(n)))
-                let w = weights.withUnsafeBytes { Dequantize.toFloats(type, $0.baseAddress!, count: n) }
-                let x = randomValues(n, seed: UInt64(n) + 7)
-                var qs = [Int8](repeating: 0, count: n), d = [Float](repeating: 0, count: n / 32)
-                var sums = [Int32](repeating: 0, count: n / 32), bsums = [Int16](repeating: 0, count: n / 16)
-                if block == 32 { llcl_quantize_q8_0(x, Int32(n), &qs, &d, &sums) } else { llcl_quantize_q8_K(x, Int32(n), &qs, &d, &bsums) }
-                var exact = 0.0, magnitude = 0.0
-                for i in 0..<n {
-                    let a = Double(qs[i]) * Double(d[i / block])
-                    exact += Double(w[i]) * a; magnitude += abs(Double(w[i]) * a)
-                }
-                let got = weights.withUnsafeBytes { kernel(Int32(n), $0.baseAddress!, qs, d, sums, bsums) }
-                XCTAssertLessThanOrEqual(abs(Double(got) - exact) / magnitude, 1e-6, "\(type) \(name), \(blocks) blocks")
+    /// error relative to Σ|w·x| ≤ 1e-6, on rows of 1, 2, 3 and 9 blocks (odd counts hit the
+    /// tails), in every variant the CPU has.
+    func testDotProductsMatchFloat64OfDecodedValues() { forEachVariant { variant in
+        for type in [TensorType.q4_0, .q8_0, .q4_K, .q6_K] {
+            for portable in [false, true] { checkDot(type, portable: portable, variant: variant) }
+        }
+    } }
+
+    /// One kernel, vector (the active variant) or portable, on rows of several lengths.
+    func checkDot(_ type: TensorType, portable: Bool, variant: Int32) {
+        let block = type == .q4_0 || type == .q8_0 ? 32 : 256
+        for blocks in [1, 2, 3, 9] {
+            let n = block * blocks
+            let weights = Quantize.run(type, randomValues(n, seed: UInt64(n)))
+            let w = weights.withUnsafeBytes { Dequantize.toFloats(type, $0.baseAddress!, count: n) }
+            let x = randomValues(n, seed: UInt64(n) + 7)
+            var qs = [Int8](repeating: 0, count: n), d = [Float](repeating: 0, count: n / 32)
+            var sums = [Float](repeating: 0, count: n / 32), bsums = [Int16](repeating: 0, count: n / 16)
+            if block == 32 { llcl_quantize_q8_0(x, Int32(n), &qs, &d, &sums) } else { llcl_quantize_q8_K(x, Int32(n), &qs, &d, &bsums) }
+            var exact = 0.0, magnitude = 0.0
+            for i in 0..<n {
+                let a = Double(qs[i]) * Double(d[i / block])
+                exact += Double(w[i]) * a; magnitude += abs(Double(w[i]) * a)
             }
+            let got: Float = weights.withUnsafeBytes { raw in
+                let p = raw.baseAddress!, count = Int32(n)
+                switch (type, portable) {
+                case (.q4_0, false): return llcl_dot_q4_0_q8_0(count, p, qs, d, sums)
+                case (.q4_0, true): return llcl_dot_q4_0_q8_0_portable(count, p, qs, d, sums)
+                case (.q8_0, false): return llcl_dot_q8_0_q8_0(count, p, qs, d)
+                case (.q8_0, true): return llcl_dot_q8_0_q8_0_portable(count, p, qs, d)
+                case (.q4_K, false): return llcl_dot_q4_K_q8_K(count, p, qs, d, bsums)
+                case (.q4_K, true): return llcl_dot_q4_K_q8_K_portable(count, p, qs, d, bsums)
+                case (_, false): return llcl_dot_q6_K_q8_K(count, p, qs, d, bsums)
+                case (_, true): return llcl_dot_q6_K_q8_K_portable(count, p, qs, d, bsums)
+                }
+            }
+            let name = portable ? "portable" : "variant \(variant)"
+            XCTAssertLessThanOrEqual(abs(Double(got) - exact) / magnitude, 1e-6, "\(type) \(name), \(blocks) blocks")
         }
     }
 
-    func testF16DotMatchesFloat64() {
+    func testF16DotMatchesFloat64() { forEachVariant { variant in
         for n in [1, 31, 32, 33, 100, 2048] {
             let w = randomValues(n, seed: 5).map(Half.fromFloat), x = randomValues(n, seed: 6)
             var exact = 0.0, magnitude = 0.0
             for i in 0..<n { let p = Double(Half.toFloat(w[i])) * Double(x[i]); exact += p; magnitude += abs(p) }
             for (name, value) in [("vector", llcl_dot_f16_f32(Int32(n), w, x)), ("portable", llcl_dot_f16_f32_portable(Int32(n), w, x))] {
-                XCTAssertLessThanOrEqual(abs(Double(value) - exact) / magnitude, 1e-6, "\(name) n=\(n)")
+                XCTAssertLessThanOrEqual(abs(Double(value) - exact) / magnitude, 1e-6, "\(name) n=\(n), variant \(variant)")
             }
         }
-    }
+    } }
 
     /// The `.quantized` matmul over a batch gives every row the bits it gets alone (batch
-    /// invariance), and stays within quantization error of the F32 path.
+    /// invariance) in every variant, the vector variants agree bit for bit, and all stay within
+    /// quantization error of the F32 path.
     func testQuantizedMatmulIsBatchInvariantAndCloseToF32() throws {
+        var vectorResults: [TensorType: [UInt32]] = [:]
+        forEachVariant { variant in
         for type in [TensorType.q4_0, .q8_0, .q4_K, .q6_K] {
             let rows = 37, cols = 512, tokens = 5
             let weights = Quantize.run(type, randomValues(rows * cols, seed: 11))
@@ -105,7 +129,12 @@ final class QuantizedKernelTests: XCTestCase {
                 }
                 // 8-bit activations: relative error ~ 1/254 per value, averaged down over 512 terms
                 XCTAssertLessThan(Budget.nmse(batched, f32), 1e-4, "\(type)")
+                if variant > 0 {
+                    if let other = vectorResults[type] { XCTAssertEqual(other, batched.map(\.bitPattern), "\(type): variants differ") }
+                    vectorResults[type] = batched.map(\.bitPattern)
+                }
             }
+        }
         }
     }
 }

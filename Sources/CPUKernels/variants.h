@@ -1,0 +1,16 @@
+// The per-instruction-set copies of the matvec kernels (vector_body.h), for vector.c's dispatch.
+#ifndef LLAMACL_CPU_KERNELS_VARIANTS_H
+#define LLAMACL_CPU_KERNELS_VARIANTS_H
+#include <stddef.h>
+#include <stdint.h>
+
+#define DECLARE_VARIANT(suffix)                                                                                              \
+    void llcl_matvec_q4_0_##suffix(int n, const void *w, int tokens, const int8_t *qs, const float *d, const float *sums, float *out, size_t out_stride);   \
+    void llcl_matvec_q8_0_##suffix(int n, const void *w, int tokens, const int8_t *qs, const float *d, float *out, size_t out_stride);                     \
+    void llcl_matvec_q4_K_##suffix(int n, const void *w, int tokens, const int8_t *qs, const float *d, const int16_t *bsums, float *out, size_t out_stride); \
+    void llcl_matvec_q6_K_##suffix(int n, const void *w, int tokens, const int8_t *qs, const float *d, const int16_t *bsums, float *out, size_t out_stride); \
+    void llcl_matvec_f16_##suffix(int n, const uint16_t *w, int tokens, const float *x, float *out, size_t out_stride);
+
+DECLARE_VARIANT(avx2)
+DECLARE_VARIANT(vnni)
+#endif

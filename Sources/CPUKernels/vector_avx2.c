@@ -1,0 +1,9 @@
+// The kernels for AVX2 + FMA + F16C (x86-64 since 2013).
+#include "CPUKernels.h"
+#include "common.h"
+#include "variants.h"
+
+#ifdef LLCL_AVX2
+#define VARIANT(name) name##_avx2
+#include "vector_body.h"
+#endif

@@ -1,0 +1,234 @@
+// The vector kernels, included once per instruction-set variant (vector_avx2.c,
+// vector_vnni.c) with VARIANT naming the exported functions. Per block the integer products are
+// exact (vpmaddubsw pairs fit in 16 bits for every type here); they are scaled and summed in
+// F32 vector lanes, and the lanes are added up once per row. Every variant performs the same
+// float operations in the same order, so all give the same bits.
+
+/// F16C's conversion: one instruction, where the portable one branches.
+static inline float half_f16c(uint16_t h) { return _cvtsh_ss(h); }
+
+static inline float hsum(__m256 v) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+/// Σ of u8·s8 products in 8 int32 lanes: one vpdpbusd with AVX-512 VNNI, else pairs by
+/// vpmaddubsw and pairs of pairs by vpmaddwd (the same exact integers either way).
+static inline __m256i dot_u8s8(__m256i u, __m256i s) {
+#ifdef LLCL_VNNI
+    return _mm256_dpbusd_epi32(_mm256_setzero_si256(), u, s);
+#else
+    return _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), _mm256_set1_epi16(1));
+#endif
+}
+
+// Each kernel below is written once for a group of G ≤ 4 activation rows (tokens) that share
+// one decoded weight block: prompts and batches unpack every weight once per 4 tokens. The
+// per-token arithmetic is the same sequence whatever G is, so a token gets the same bits
+// alone or in a batch (batch invariance). `ALWAYS_INLINE` lets G be a constant at each call.
+#define ALWAYS_INLINE __attribute__((always_inline)) inline
+#define MAX_GROUP 4
+
+/// The activation rows of one call: token t's values at qs + t·stride, its block scales at
+/// d + t·blocks_per_row, its block sums at sums/bsums + t·(sums per row).
+typedef struct { const int8_t *qs; const float *d; const float *sums; const int16_t *bsums; int n; } rows_t;
+
+/// One Q4_0 block against G tokens, into accumulator `k` of each token.
+static ALWAYS_INLINE void q4_0_block(const block_q4_0 *x, int b, rows_t a, int G, __m256 acc[][2], int k, float offset[][2]) {
+    const int nb = a.n / 32;
+    const __m128i raw = _mm_loadu_si128((const __m128i *)x[b].qs);
+    // low nibbles are elements 0..15, high nibbles 16..31
+    const __m256i nib = _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(raw, 4), raw), _mm256_set1_epi8(0xF));
+    const float dw = half_f16c(x[b].d);
+    for (int t = 0; t < G; t++) {
+        const __m256i q = _mm256_loadu_si256((const __m256i *)(a.qs + (size_t)t * a.n + 32 * b));
+        const float scale = dw * a.d[t * nb + b];
+        acc[t][k] = _mm256_fmadd_ps(_mm256_set1_ps(scale), _mm256_cvtepi32_ps(dot_u8s8(nib, q)), acc[t][k]);
+        offset[t][k] += dw * a.sums[t * nb + b];
+    }
+}
+
+static ALWAYS_INLINE void q4_0_group(const block_q4_0 *x, rows_t a, int G, float *out, size_t out_stride) {
+    const int nb = a.n / 32;
+    __m256 acc[MAX_GROUP][2];
+    float offset[MAX_GROUP][2];
+    for (int t = 0; t < G; t++) { acc[t][0] = acc[t][1] = _mm256_setzero_ps(); offset[t][0] = offset[t][1] = 0; }
+    // two accumulators per token (even and odd blocks) hide the FMA latency
+    int b = 0;
+    for (; b + 1 < nb; b += 2) {
+        q4_0_block(x, b, a, G, acc, 0, offset);
+        q4_0_block(x, b + 1, a, G, acc, 1, offset);
+    }
+    if (b < nb) q4_0_block(x, b, a, G, acc, 0, offset);
+    // nibbles carry +8: Σ scale·(Σ n·a − 8·Σ a)
+    for (int t = 0; t < G; t++) out[t * out_stride] = hsum(_mm256_add_ps(acc[t][0], acc[t][1])) - 8 * (offset[t][0] + offset[t][1]);
+}
+
+/// One Q8_0 block against G tokens, into accumulator `k` of each token.
+static ALWAYS_INLINE void q8_0_block(const block_q8_0 *x, int b, rows_t a, int G, __m256 acc[][2], int k) {
+    const int nb = a.n / 32;
+    const __m256i w = _mm256_loadu_si256((const __m256i *)x[b].qs);
+    const __m256i magnitude = _mm256_sign_epi8(w, w);
+    const float dw = half_f16c(x[b].d);
+    for (int t = 0; t < G; t++) {
+        const __m256i q = _mm256_loadu_si256((const __m256i *)(a.qs + (size_t)t * a.n + 32 * b));
+        // s8·s8 through u8·s8: |w|·(a with w's sign)
+        const __m256 p = _mm256_cvtepi32_ps(dot_u8s8(magnitude, _mm256_sign_epi8(q, w)));
+        acc[t][k] = _mm256_fmadd_ps(_mm256_set1_ps(dw * a.d[t * nb + b]), p, acc[t][k]);
+    }
+}
+
+static ALWAYS_INLINE void q8_0_group(const block_q8_0 *x, rows_t a, int G, float *out, size_t out_stride) {
+    const int nb = a.n / 32;
+    __m256 acc[MAX_GROUP][2];
+    for (int t = 0; t < G; t++) acc[t][0] = acc[t][1] = _mm256_setzero_ps();
+    int b = 0;
+    for (; b + 1 < nb; b += 2) {
+        q8_0_block(x, b, a, G, acc, 0);
+        q8_0_block(x, b + 1, a, G, acc, 1);
+    }
+    if (b < nb) q8_0_block(x, b, a, G, acc, 0);
+    for (int t = 0; t < G; t++) out[t * out_stride] = hsum(_mm256_add_ps(acc[t][0], acc[t][1]));
+}
+
+static ALWAYS_INLINE void q4_K_group(const block_q4_K *x, rows_t a, int G, float *out, size_t out_stride) {
+    const __m256i low4 = _mm256_set1_epi8(0xF);
+    const int nb = a.n / 256;
+    __m256 acc[MAX_GROUP];
+    float mins[MAX_GROUP];
+    for (int t = 0; t < G; t++) { acc[t] = _mm256_setzero_ps(); mins[t] = 0; }
+    for (int b = 0; b < nb; b++) {
+        uint8_t sc[8], m[8];
+        for (int sb = 0; sb < 8; sb++) llcl_scale_min_k4(sb, x[b].scales, &sc[sb], &m[sb]);
+        __m256i lo[4], hi[4];
+        for (int c = 0; c < 4; c++) {
+            const __m256i q = _mm256_loadu_si256((const __m256i *)(x[b].qs + 32 * c));
+            lo[c] = _mm256_and_si256(q, low4);
+            hi[c] = _mm256_and_si256(_mm256_srli_epi16(q, 4), low4);
+        }
+        const float dw = half_f16c(x[b].d), dmin = half_f16c(x[b].dmin);
+        for (int t = 0; t < G; t++) {
+            const int8_t *q = a.qs + (size_t)t * a.n + 256 * b;
+            const int16_t *bs = a.bsums + (size_t)t * (a.n / 16) + 16 * b;
+            int32_t summ = 0;
+            for (int sb = 0; sb < 8; sb++) summ += m[sb] * (bs[2 * sb] + bs[2 * sb + 1]);
+            __m256i sumi = _mm256_setzero_si256();
+            for (int c = 0; c < 4; c++) {
+                const __m256i p_lo = _mm256_maddubs_epi16(lo[c], _mm256_loadu_si256((const __m256i *)(q + 64 * c)));
+                const __m256i p_hi = _mm256_maddubs_epi16(hi[c], _mm256_loadu_si256((const __m256i *)(q + 64 * c + 32)));
+                // pairs of 16-bit products times the sub-block scale, widened to 32 bits
+                sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(p_lo, _mm256_set1_epi16(sc[2 * c])));
+                sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(p_hi, _mm256_set1_epi16(sc[2 * c + 1])));
+            }
+            const float da = a.d[t * nb + b];
+            acc[t] = _mm256_fmadd_ps(_mm256_set1_ps(da * dw), _mm256_cvtepi32_ps(sumi), acc[t]);
+            mins[t] += da * dmin * (float)summ;
+        }
+    }
+    for (int t = 0; t < G; t++) out[t * out_stride] = hsum(acc[t]) - mins[t];
+}
+
+static ALWAYS_INLINE void q6_K_group(const block_q6_K *x, rows_t a, int G, float *out, size_t out_stride) {
+    const __m256i low4 = _mm256_set1_epi8(0xF), two = _mm256_set1_epi8(3);
+    const int nb = a.n / 256;
+    __m256 acc[MAX_GROUP];
+    for (int t = 0; t < G; t++) acc[t] = _mm256_setzero_ps();
+    for (int b = 0; b < nb; b++) {
+        const int8_t *sc = x[b].scales;
+        // eight quarters of 32 values, 6 bits each (0..63; the +32 offset is removed through bsums)
+        __m256i q6[8];
+        for (int half = 0; half < 2; half++) {
+            const __m256i qa = _mm256_loadu_si256((const __m256i *)(x[b].ql + 64 * half));
+            const __m256i qb = _mm256_loadu_si256((const __m256i *)(x[b].ql + 64 * half + 32));
+            const __m256i h = _mm256_loadu_si256((const __m256i *)(x[b].qh + 32 * half));
+            q6[4 * half + 0] = _mm256_or_si256(_mm256_and_si256(qa, low4), _mm256_slli_epi16(_mm256_and_si256(h, two), 4));
+            q6[4 * half + 1] = _mm256_or_si256(_mm256_and_si256(qb, low4), _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, 2), two), 4));
+            q6[4 * half + 2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(qa, 4), low4), _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, 4), two), 4));
+            q6[4 * half + 3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(qb, 4), low4), _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, 6), two), 4));
+        }
+        const float dw = half_f16c(x[b].d);
+        for (int t = 0; t < G; t++) {
+            const int8_t *q = a.qs + (size_t)t * a.n + 256 * b;
+            const int16_t *bs = a.bsums + (size_t)t * (a.n / 16) + 16 * b;
+            int32_t offset = 0;
+            for (int g = 0; g < 16; g++) offset += sc[g] * bs[g];
+            __m256i sumi = _mm256_setzero_si256();
+            for (int k = 0; k < 8; k++) {
+                const __m256i p = _mm256_maddubs_epi16(q6[k], _mm256_loadu_si256((const __m256i *)(q + 32 * k)));
+                // the low 128-bit lane holds values 0..15 of the quarter (one scale), the high lane 16..31
+                const __m256i scale = _mm256_set_m128i(_mm_set1_epi16(sc[2 * k + 1]), _mm_set1_epi16(sc[2 * k]));
+                sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(p, scale));
+            }
+            sumi = _mm256_sub_epi32(sumi, _mm256_set_epi32(0, 0, 0, 0, 0, 0, 0, 32 * offset));
+            acc[t] = _mm256_fmadd_ps(_mm256_set1_ps(a.d[t * nb + b] * dw), _mm256_cvtepi32_ps(sumi), acc[t]);
+        }
+    }
+    for (int t = 0; t < G; t++) out[t * out_stride] = hsum(acc[t]);
+}
+
+static ALWAYS_INLINE void f16_group(const uint16_t *w, const float *x, int n, int G, float *out, size_t out_stride) {
+    __m256 acc[MAX_GROUP][2];
+    for (int t = 0; t < G; t++) acc[t][0] = acc[t][1] = _mm256_setzero_ps();
+    int i = 0;
+    for (; i + 16 <= n; i += 16) {
+        const __m256 w0 = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(w + i)));
+        const __m256 w1 = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(w + i + 8)));
+        for (int t = 0; t < G; t++) {
+            acc[t][0] = _mm256_fmadd_ps(w0, _mm256_loadu_ps(x + (size_t)t * n + i), acc[t][0]);
+            acc[t][1] = _mm256_fmadd_ps(w1, _mm256_loadu_ps(x + (size_t)t * n + i + 8), acc[t][1]);
+        }
+    }
+    for (int t = 0; t < G; t++) {
+        float s = hsum(_mm256_add_ps(acc[t][0], acc[t][1]));
+        for (int j = i; j < n; j++) s += half_f16c(w[j]) * x[(size_t)t * n + j];
+        out[t * out_stride] = s;
+    }
+}
+
+/// Runs a group kernel over all tokens: groups of four, then one at a time.
+#define FOR_TOKEN_GROUPS(KERNEL, ROWS, ADVANCE)                                          \
+    do {                                                                                 \
+        rows_t r = (ROWS);                                                               \
+        int t = 0;                                                                       \
+        for (; t + MAX_GROUP <= tokens; t += MAX_GROUP) {                                \
+            KERNEL(r, MAX_GROUP, out + (size_t)t * out_stride, out_stride);              \
+            ADVANCE(r, MAX_GROUP);                                                       \
+        }                                                                                \
+        for (; t < tokens; t++) { KERNEL(r, 1, out + (size_t)t * out_stride, out_stride); ADVANCE(r, 1); } \
+    } while (0)
+
+#define ADVANCE_Q8_0(r, k) (r.qs += (size_t)(k) * r.n, r.d += (k) * (r.n / 32), r.sums += (k) * (r.n / 32))
+#define ADVANCE_Q8_K(r, k) (r.qs += (size_t)(k) * r.n, r.d += (k) * (r.n / 256), r.bsums += (k) * (r.n / 16))
+
+void VARIANT(llcl_matvec_q4_0)(int n, const void *w, int tokens, const int8_t *qs, const float *d, const float *sums, float *out, size_t out_stride) {
+#define K(r, G, o, s) q4_0_group(w, r, G, o, s)
+    FOR_TOKEN_GROUPS(K, ((rows_t){qs, d, sums, NULL, n}), ADVANCE_Q8_0);
+#undef K
+}
+
+void VARIANT(llcl_matvec_q8_0)(int n, const void *w, int tokens, const int8_t *qs, const float *d, float *out, size_t out_stride) {
+#define K(r, G, o, s) q8_0_group(w, r, G, o, s)
+    FOR_TOKEN_GROUPS(K, ((rows_t){qs, d, NULL, NULL, n}), ADVANCE_Q8_0);
+#undef K
+}
+
+void VARIANT(llcl_matvec_q4_K)(int n, const void *w, int tokens, const int8_t *qs, const float *d, const int16_t *bsums, float *out, size_t out_stride) {
+#define K(r, G, o, s) q4_K_group(w, r, G, o, s)
+    FOR_TOKEN_GROUPS(K, ((rows_t){qs, d, NULL, bsums, n}), ADVANCE_Q8_K);
+#undef K
+}
+
+void VARIANT(llcl_matvec_q6_K)(int n, const void *w, int tokens, const int8_t *qs, const float *d, const int16_t *bsums, float *out, size_t out_stride) {
+#define K(r, G, o, s) q6_K_group(w, r, G, o, s)
+    FOR_TOKEN_GROUPS(K, ((rows_t){qs, d, NULL, bsums, n}), ADVANCE_Q8_K);
+#undef K
+}
+
+void VARIANT(llcl_matvec_f16)(int n, const uint16_t *w, int tokens, const float *x, float *out, size_t out_stride) {
+    int t = 0;
+    for (; t + MAX_GROUP <= tokens; t += MAX_GROUP) f16_group(w, x + (size_t)t * n, n, MAX_GROUP, out + (size_t)t * out_stride, out_stride);
+    for (; t < tokens; t++) f16_group(w, x + (size_t)t * n, n, 1, out + (size_t)t * out_stride, out_stride);
+}
+
