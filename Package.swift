@@ -24,6 +24,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-atomics", from: "1.2.0"),
     ],
     targets: [
         .target(name: "GGUF", swiftSettings: optimize),
@@ -31,7 +32,7 @@ let package = Package(
         .target(name: "LlamaCore", dependencies: ["GGUF"]),
         // The few hot loops Swift cannot express with x86 vector instructions (see its header).
         .target(name: "CPUKernels", cSettings: [.unsafeFlags(cKernelFlags)]),
-        .target(name: "CPUBackend", dependencies: ["LlamaCore", "GGUF", "CPUKernels"], swiftSettings: optimize),
+        .target(name: "CPUBackend", dependencies: ["LlamaCore", "GGUF", "CPUKernels", .product(name: "Atomics", package: "swift-atomics")], swiftSettings: optimize),
         .target(name: "Generation", dependencies: ["LlamaCore", "Tokenizers"]),
         .systemLibrary(name: "COpenCL", pkgConfig: "OpenCL", providers: [.apt(["ocl-icd-opencl-dev", "opencl-headers"])]),
         .systemLibrary(name: "CCLBlast", pkgConfig: "clblast", providers: [.apt(["libclblast-dev"])]),

@@ -52,4 +52,14 @@ float llcl_dot_q4_K_q8_K_portable(int n, const void *w, const int8_t *qs, const 
 float llcl_dot_q6_K_q8_K_portable(int n, const void *w, const int8_t *qs, const float *d, const int16_t *bsums);
 float llcl_dot_f16_f32_portable(int n, const uint16_t *w, const float *x);
 
+/// A hint to the CPU inside a spin-wait loop (x86 `pause`), so that a spinning thread yields
+/// pipeline resources and power.
+static inline void llcl_cpu_relax(void) {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield");
+#endif
+}
+
 #endif
