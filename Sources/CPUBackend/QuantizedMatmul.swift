@@ -29,8 +29,9 @@ final class QuantizedMatmul {
         let q = qs.reserve(T * D), d = scales.reserve(T * D / 32)
         let s = sums.reserve(T * D / 32), bs = bsums.reserve(T * D / 16)
         switch format {
-        case .q8_0: for t in 0..<T { llcl_quantize_q8_0(x + t * D, Int32(D), q + t * D, d + t * (D / 32), s + t * (D / 32)) }
-        case .q8_K: for t in 0..<T { llcl_quantize_q8_K(x + t * D, Int32(D), q + t * D, d + t * (D / 256), bs + t * (D / 16)) }
+        // scales (and Q8_0 sums) block-major, d[b·T + t]: one load gives a whole token group's
+        case .q8_0: for t in 0..<T { llcl_quantize_q8_0(x + t * D, Int32(D), q + t * D, d + t, s + t, Int32(T)) }
+        case .q8_K: for t in 0..<T { llcl_quantize_q8_K(x + t * D, Int32(D), q + t * D, d + t, bs + t * (D / 16), Int32(T)) }
         }
         let type = w.source.type, n = Int32(D)
         pool.parallelFor(O, minimumChunk: 16) { range in

@@ -2,7 +2,7 @@
 #include "CPUKernels.h"
 #include "common.h"
 
-float llcl_dot_q4_0_q8_0_portable(int n, const void *w, const int8_t *qs, const float *d, const float *sums) {
+float llcl_dot_q4_0_q8_0_portable(int n, const void *w, const int8_t *qs, const float *d, const float *sums, int stride) {
     const block_q4_0 *x = w;
     float acc = 0;
     for (int b = 0; b < n / 32; b++) {
@@ -11,23 +11,23 @@ float llcl_dot_q4_0_q8_0_portable(int n, const void *w, const int8_t *qs, const 
             s += (x[b].qs[j] & 0xF) * qs[32 * b + j] + (x[b].qs[j] >> 4) * qs[32 * b + j + 16];
         }
         // Nibbles are stored with +8: subtract 8·Σa once per block instead of per element.
-        acc += llcl_half(x[b].d) * (d[b] * (float)s - 8 * sums[b]);
+        acc += llcl_half(x[b].d) * (d[b * stride] * (float)s - 8 * sums[b * stride]);
     }
     return acc;
 }
 
-float llcl_dot_q8_0_q8_0_portable(int n, const void *w, const int8_t *qs, const float *d) {
+float llcl_dot_q8_0_q8_0_portable(int n, const void *w, const int8_t *qs, const float *d, int stride) {
     const block_q8_0 *x = w;
     float acc = 0;
     for (int b = 0; b < n / 32; b++) {
         int32_t s = 0;
         for (int j = 0; j < 32; j++) s += x[b].qs[j] * qs[32 * b + j];
-        acc += llcl_half(x[b].d) * d[b] * (float)s;
+        acc += llcl_half(x[b].d) * d[b * stride] * (float)s;
     }
     return acc;
 }
 
-float llcl_dot_q4_K_q8_K_portable(int n, const void *w, const int8_t *qs, const float *d, const int16_t *bsums) {
+float llcl_dot_q4_K_q8_K_portable(int n, const void *w, const int8_t *qs, const float *d, const int16_t *bsums, int stride) {
     const block_q4_K *x = w;
     float acc = 0;
     for (int b = 0; b < n / 256; b++) {
@@ -44,12 +44,12 @@ float llcl_dot_q4_K_q8_K_portable(int n, const void *w, const int8_t *qs, const 
             sumq += sc * s;
             summ += m * (bs[2 * sb] + bs[2 * sb + 1]);
         }
-        acc += d[b] * (llcl_half(x[b].d) * (float)sumq - llcl_half(x[b].dmin) * (float)summ);
+        acc += d[b * stride] * (llcl_half(x[b].d) * (float)sumq - llcl_half(x[b].dmin) * (float)summ);
     }
     return acc;
 }
 
-float llcl_dot_q6_K_q8_K_portable(int n, const void *w, const int8_t *qs, const float *d, const int16_t *bsums) {
+float llcl_dot_q6_K_q8_K_portable(int n, const void *w, const int8_t *qs, const float *d, const int16_t *bsums, int stride) {
     const block_q6_K *x = w;
     float acc = 0;
     for (int b = 0; b < n / 256; b++) {
@@ -71,7 +71,7 @@ float llcl_dot_q6_K_q8_K_portable(int n, const void *w, const int8_t *qs, const 
         }
         int32_t offset = 0;
         for (int g = 0; g < 16; g++) offset += x[b].scales[g] * bs[g];
-        acc += d[b] * llcl_half(x[b].d) * (float)(sum - 32 * offset);
+        acc += d[b * stride] * llcl_half(x[b].d) * (float)(sum - 32 * offset);
     }
     return acc;
 }

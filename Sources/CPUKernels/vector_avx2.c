@@ -5,5 +5,6 @@
 
 #ifdef LLCL_AVX2
 #define VARIANT(name) name##_avx2
+#define MAX_GROUP 4  // 16 vector registers: larger groups would spill
 #include "vector_body.h"
 #endif

@@ -1,8 +1,16 @@
 // The vector kernels, included once per instruction-set variant (vector_avx2.c,
-// vector_vnni.c) with VARIANT naming the exported functions. Per block the integer products are
-// exact (vpmaddubsw pairs fit in 16 bits for every type here); they are scaled and summed in
-// F32 vector lanes, and the lanes are added up once per row. Every variant performs the same
-// float operations in the same order, so all give the same bits.
+// vector_vnni.c) with VARIANT naming the exported functions and MAX_GROUP the largest token
+// group. Per block the integer products are exact (vpmaddubsw pairs fit in 16 bits for every
+// type here); they are scaled and summed in F32 vector lanes, and the lanes are added up once
+// per row. Every variant performs the same float operations in the same order, so all give
+// the same bits.
+//
+// Each kernel is written once for a group of G tokens (G = 1, 4 or 8) that share every
+// unpacked weight block: prompts and batches unpack each weight once per group. A token's
+// arithmetic is the same sequence whatever G is, so it gets the same bits alone or in a batch
+// (batch invariance). ALWAYS_INLINE makes G a constant at each call site.
+
+#define ALWAYS_INLINE __attribute__((always_inline)) inline
 
 /// F16C's conversion: one instruction, where the portable one branches.
 static inline float half_f16c(uint16_t h) { return _cvtsh_ss(h); }
@@ -12,6 +20,13 @@ static inline float hsum(__m256 v) {
     s = _mm_add_ps(s, _mm_movehl_ps(s, s));
     s = _mm_add_ss(s, _mm_movehdup_ps(s));
     return _mm_cvtss_f32(s);
+}
+
+static inline int32_t hsum_i32(__m256i v) {
+    __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4E));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xB1));
+    return _mm_cvtsi128_si32(s);
 }
 
 /// Σ of u8·s8 products in 8 int32 lanes: one vpdpbusd with AVX-512 VNNI, else pairs by
@@ -24,37 +39,42 @@ static inline __m256i dot_u8s8(__m256i u, __m256i s) {
 #endif
 }
 
-// Each kernel below is written once for a group of G ≤ 4 activation rows (tokens) that share
-// one decoded weight block: prompts and batches unpack every weight once per 4 tokens. The
-// per-token arithmetic is the same sequence whatever G is, so a token gets the same bits
-// alone or in a batch (batch invariance). `ALWAYS_INLINE` lets G be a constant at each call.
-#define ALWAYS_INLINE __attribute__((always_inline)) inline
-#define MAX_GROUP 4
+/// G consecutive floats (G = 1, 4 or 8) in the low lanes, zeros above.
+static ALWAYS_INLINE __m256 load_group(const float *p, int G) {
+    if (G == 8) return _mm256_loadu_ps(p);
+    if (G == 4) return _mm256_insertf128_ps(_mm256_setzero_ps(), _mm_loadu_ps(p), 0);
+    return _mm256_insertf128_ps(_mm256_setzero_ps(), _mm_load_ss(p), 0);
+}
 
-/// The activation rows of one call: token t's values at qs + t·stride, its block scales at
-/// d + t·blocks_per_row, its block sums at sums/bsums + t·(sums per row).
-typedef struct { const int8_t *qs; const float *d; const float *sums; const int16_t *bsums; int n; } rows_t;
+/// Lane t of v, in every lane.
+static ALWAYS_INLINE __m256 lane(__m256 v, int t) {
+    return t == 0 ? _mm256_broadcastss_ps(_mm256_castps256_ps128(v)) : _mm256_permutevar8x32_ps(v, _mm256_set1_epi32(t));
+}
+
+/// The activation rows of one call. Token t's 8-bit values are at qs + t·n and its sums of 16
+/// (Q8_K) at bsums + t·n/16; block scales and Q8_0 block sums are block-major, d[b·stride + t],
+/// so that one load gives the scales of a whole token group.
+typedef struct { const int8_t *qs; const float *d; const float *sums; const int16_t *bsums; int n; int stride; } rows_t;
 
 /// One Q4_0 block against G tokens, into accumulator `k` of each token.
-static ALWAYS_INLINE void q4_0_block(const block_q4_0 *x, int b, rows_t a, int G, __m256 acc[][2], int k, float offset[][2]) {
-    const int nb = a.n / 32;
+static ALWAYS_INLINE void q4_0_block(const block_q4_0 *x, int b, rows_t a, int G, __m256 acc[][2], int k, __m256 offset[2]) {
     const __m128i raw = _mm_loadu_si128((const __m128i *)x[b].qs);
     // low nibbles are elements 0..15, high nibbles 16..31
     const __m256i nib = _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(raw, 4), raw), _mm256_set1_epi8(0xF));
-    const float dw = half_f16c(x[b].d);
+    const __m256 dw = _mm256_set1_ps(half_f16c(x[b].d));
+    const __m256 scales = _mm256_mul_ps(dw, load_group(a.d + (size_t)b * a.stride, G));
+    // nibbles carry +8: the offset Σ dw·(da·Σa) is taken out at the end, one lane per token
+    offset[k] = _mm256_fmadd_ps(dw, load_group(a.sums + (size_t)b * a.stride, G), offset[k]);
     for (int t = 0; t < G; t++) {
         const __m256i q = _mm256_loadu_si256((const __m256i *)(a.qs + (size_t)t * a.n + 32 * b));
-        const float scale = dw * a.d[t * nb + b];
-        acc[t][k] = _mm256_fmadd_ps(_mm256_set1_ps(scale), _mm256_cvtepi32_ps(dot_u8s8(nib, q)), acc[t][k]);
-        offset[t][k] += dw * a.sums[t * nb + b];
+        acc[t][k] = _mm256_fmadd_ps(lane(scales, t), _mm256_cvtepi32_ps(dot_u8s8(nib, q)), acc[t][k]);
     }
 }
 
 static ALWAYS_INLINE void q4_0_group(const block_q4_0 *x, rows_t a, int G, float *out, size_t out_stride) {
     const int nb = a.n / 32;
-    __m256 acc[MAX_GROUP][2];
-    float offset[MAX_GROUP][2];
-    for (int t = 0; t < G; t++) { acc[t][0] = acc[t][1] = _mm256_setzero_ps(); offset[t][0] = offset[t][1] = 0; }
+    __m256 acc[8][2], offset[2] = {_mm256_setzero_ps(), _mm256_setzero_ps()};
+    for (int t = 0; t < G; t++) acc[t][0] = acc[t][1] = _mm256_setzero_ps();
     // two accumulators per token (even and odd blocks) hide the FMA latency
     int b = 0;
     for (; b + 1 < nb; b += 2) {
@@ -62,27 +82,27 @@ static ALWAYS_INLINE void q4_0_group(const block_q4_0 *x, rows_t a, int G, float
         q4_0_block(x, b + 1, a, G, acc, 1, offset);
     }
     if (b < nb) q4_0_block(x, b, a, G, acc, 0, offset);
-    // nibbles carry +8: Σ scale·(Σ n·a − 8·Σ a)
-    for (int t = 0; t < G; t++) out[t * out_stride] = hsum(_mm256_add_ps(acc[t][0], acc[t][1])) - 8 * (offset[t][0] + offset[t][1]);
+    float offsets[8];
+    _mm256_storeu_ps(offsets, _mm256_add_ps(offset[0], offset[1]));
+    for (int t = 0; t < G; t++) out[t * out_stride] = hsum(_mm256_add_ps(acc[t][0], acc[t][1])) - 8 * offsets[t];
 }
 
 /// One Q8_0 block against G tokens, into accumulator `k` of each token.
 static ALWAYS_INLINE void q8_0_block(const block_q8_0 *x, int b, rows_t a, int G, __m256 acc[][2], int k) {
-    const int nb = a.n / 32;
     const __m256i w = _mm256_loadu_si256((const __m256i *)x[b].qs);
     const __m256i magnitude = _mm256_sign_epi8(w, w);
-    const float dw = half_f16c(x[b].d);
+    const __m256 scales = _mm256_mul_ps(_mm256_set1_ps(half_f16c(x[b].d)), load_group(a.d + (size_t)b * a.stride, G));
     for (int t = 0; t < G; t++) {
         const __m256i q = _mm256_loadu_si256((const __m256i *)(a.qs + (size_t)t * a.n + 32 * b));
         // s8·s8 through u8·s8: |w|·(a with w's sign)
         const __m256 p = _mm256_cvtepi32_ps(dot_u8s8(magnitude, _mm256_sign_epi8(q, w)));
-        acc[t][k] = _mm256_fmadd_ps(_mm256_set1_ps(dw * a.d[t * nb + b]), p, acc[t][k]);
+        acc[t][k] = _mm256_fmadd_ps(lane(scales, t), p, acc[t][k]);
     }
 }
 
 static ALWAYS_INLINE void q8_0_group(const block_q8_0 *x, rows_t a, int G, float *out, size_t out_stride) {
     const int nb = a.n / 32;
-    __m256 acc[MAX_GROUP][2];
+    __m256 acc[8][2];
     for (int t = 0; t < G; t++) acc[t][0] = acc[t][1] = _mm256_setzero_ps();
     int b = 0;
     for (; b + 1 < nb; b += 2) {
@@ -96,24 +116,25 @@ static ALWAYS_INLINE void q8_0_group(const block_q8_0 *x, rows_t a, int G, float
 static ALWAYS_INLINE void q4_K_group(const block_q4_K *x, rows_t a, int G, float *out, size_t out_stride) {
     const __m256i low4 = _mm256_set1_epi8(0xF);
     const int nb = a.n / 256;
-    __m256 acc[MAX_GROUP];
-    float mins[MAX_GROUP];
-    for (int t = 0; t < G; t++) { acc[t] = _mm256_setzero_ps(); mins[t] = 0; }
+    __m256 acc[8], mins = _mm256_setzero_ps();
+    for (int t = 0; t < G; t++) acc[t] = _mm256_setzero_ps();
     for (int b = 0; b < nb; b++) {
         uint8_t sc[8], m[8];
         for (int sb = 0; sb < 8; sb++) llcl_scale_min_k4(sb, x[b].scales, &sc[sb], &m[sb]);
+        // each min twice, against the two sums of 16 of its sub-block
+        const __m256i m16 = _mm256_set_epi16(m[7], m[7], m[6], m[6], m[5], m[5], m[4], m[4], m[3], m[3], m[2], m[2], m[1], m[1], m[0], m[0]);
         __m256i lo[4], hi[4];
         for (int c = 0; c < 4; c++) {
             const __m256i q = _mm256_loadu_si256((const __m256i *)(x[b].qs + 32 * c));
             lo[c] = _mm256_and_si256(q, low4);
             hi[c] = _mm256_and_si256(_mm256_srli_epi16(q, 4), low4);
         }
-        const float dw = half_f16c(x[b].d), dmin = half_f16c(x[b].dmin);
+        const __m256 da = load_group(a.d + (size_t)b * a.stride, G);
+        const __m256 scales = _mm256_mul_ps(_mm256_set1_ps(half_f16c(x[b].d)), da);
+        int32_t summ[8] = {0};
         for (int t = 0; t < G; t++) {
             const int8_t *q = a.qs + (size_t)t * a.n + 256 * b;
-            const int16_t *bs = a.bsums + (size_t)t * (a.n / 16) + 16 * b;
-            int32_t summ = 0;
-            for (int sb = 0; sb < 8; sb++) summ += m[sb] * (bs[2 * sb] + bs[2 * sb + 1]);
+            summ[t] = hsum_i32(_mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)(a.bsums + (size_t)t * (a.n / 16) + 16 * b)), m16));
             __m256i sumi = _mm256_setzero_si256();
             for (int c = 0; c < 4; c++) {
                 const __m256i p_lo = _mm256_maddubs_epi16(lo[c], _mm256_loadu_si256((const __m256i *)(q + 64 * c)));
@@ -122,21 +143,24 @@ static ALWAYS_INLINE void q4_K_group(const block_q4_K *x, rows_t a, int G, float
                 sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(p_lo, _mm256_set1_epi16(sc[2 * c])));
                 sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(p_hi, _mm256_set1_epi16(sc[2 * c + 1])));
             }
-            const float da = a.d[t * nb + b];
-            acc[t] = _mm256_fmadd_ps(_mm256_set1_ps(da * dw), _mm256_cvtepi32_ps(sumi), acc[t]);
-            mins[t] += da * dmin * (float)summ;
+            acc[t] = _mm256_fmadd_ps(lane(scales, t), _mm256_cvtepi32_ps(sumi), acc[t]);
         }
+        const __m256 dmin = _mm256_mul_ps(_mm256_set1_ps(half_f16c(x[b].dmin)), da);
+        mins = _mm256_fmadd_ps(dmin, _mm256_cvtepi32_ps(_mm256_loadu_si256((const __m256i *)summ)), mins);
     }
-    for (int t = 0; t < G; t++) out[t * out_stride] = hsum(acc[t]) - mins[t];
+    float m[8];
+    _mm256_storeu_ps(m, mins);
+    for (int t = 0; t < G; t++) out[t * out_stride] = hsum(acc[t]) - m[t];
 }
 
 static ALWAYS_INLINE void q6_K_group(const block_q6_K *x, rows_t a, int G, float *out, size_t out_stride) {
     const __m256i low4 = _mm256_set1_epi8(0xF), two = _mm256_set1_epi8(3);
     const int nb = a.n / 256;
-    __m256 acc[MAX_GROUP];
+    __m256 acc[8];
     for (int t = 0; t < G; t++) acc[t] = _mm256_setzero_ps();
     for (int b = 0; b < nb; b++) {
         const int8_t *sc = x[b].scales;
+        const __m256i sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)sc));
         // eight quarters of 32 values, 6 bits each (0..63; the +32 offset is removed through bsums)
         __m256i q6[8];
         for (int half = 0; half < 2; half++) {
@@ -148,12 +172,10 @@ static ALWAYS_INLINE void q6_K_group(const block_q6_K *x, rows_t a, int G, float
             q6[4 * half + 2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(qa, 4), low4), _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, 4), two), 4));
             q6[4 * half + 3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(qb, 4), low4), _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, 6), two), 4));
         }
-        const float dw = half_f16c(x[b].d);
+        const __m256 scales = _mm256_mul_ps(_mm256_set1_ps(half_f16c(x[b].d)), load_group(a.d + (size_t)b * a.stride, G));
         for (int t = 0; t < G; t++) {
             const int8_t *q = a.qs + (size_t)t * a.n + 256 * b;
-            const int16_t *bs = a.bsums + (size_t)t * (a.n / 16) + 16 * b;
-            int32_t offset = 0;
-            for (int g = 0; g < 16; g++) offset += sc[g] * bs[g];
+            const int32_t offset = hsum_i32(_mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)(a.bsums + (size_t)t * (a.n / 16) + 16 * b)), sc16));
             __m256i sumi = _mm256_setzero_si256();
             for (int k = 0; k < 8; k++) {
                 const __m256i p = _mm256_maddubs_epi16(q6[k], _mm256_loadu_si256((const __m256i *)(q + 32 * k)));
@@ -162,14 +184,14 @@ static ALWAYS_INLINE void q6_K_group(const block_q6_K *x, rows_t a, int G, float
                 sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(p, scale));
             }
             sumi = _mm256_sub_epi32(sumi, _mm256_set_epi32(0, 0, 0, 0, 0, 0, 0, 32 * offset));
-            acc[t] = _mm256_fmadd_ps(_mm256_set1_ps(a.d[t * nb + b] * dw), _mm256_cvtepi32_ps(sumi), acc[t]);
+            acc[t] = _mm256_fmadd_ps(lane(scales, t), _mm256_cvtepi32_ps(sumi), acc[t]);
         }
     }
     for (int t = 0; t < G; t++) out[t * out_stride] = hsum(acc[t]);
 }
 
 static ALWAYS_INLINE void f16_group(const uint16_t *w, const float *x, int n, int G, float *out, size_t out_stride) {
-    __m256 acc[MAX_GROUP][2];
+    __m256 acc[8][2];
     for (int t = 0; t < G; t++) acc[t][0] = acc[t][1] = _mm256_setzero_ps();
     int i = 0;
     for (; i + 16 <= n; i += 16) {
@@ -187,48 +209,48 @@ static ALWAYS_INLINE void f16_group(const uint16_t *w, const float *x, int n, in
     }
 }
 
-/// Runs a group kernel over all tokens: groups of four, then one at a time.
-#define FOR_TOKEN_GROUPS(KERNEL, ROWS, ADVANCE)                                          \
-    do {                                                                                 \
-        rows_t r = (ROWS);                                                               \
-        int t = 0;                                                                       \
-        for (; t + MAX_GROUP <= tokens; t += MAX_GROUP) {                                \
-            KERNEL(r, MAX_GROUP, out + (size_t)t * out_stride, out_stride);              \
-            ADVANCE(r, MAX_GROUP);                                                       \
-        }                                                                                \
-        for (; t < tokens; t++) { KERNEL(r, 1, out + (size_t)t * out_stride, out_stride); ADVANCE(r, 1); } \
+/// Runs a group kernel over all tokens: groups of MAX_GROUP, then of four, then one at a time.
+#define FOR_TOKEN_GROUPS(KERNEL, ROWS, ADVANCE)                                                         \
+    do {                                                                                                \
+        rows_t r = (ROWS);                                                                              \
+        int t = 0;                                                                                      \
+        if (MAX_GROUP >= 8)                                                                             \
+            for (; t + 8 <= tokens; t += 8) { KERNEL(r, 8, out + (size_t)t * out_stride, out_stride); ADVANCE(r, 8); } \
+        for (; t + 4 <= tokens; t += 4) { KERNEL(r, 4, out + (size_t)t * out_stride, out_stride); ADVANCE(r, 4); }     \
+        for (; t < tokens; t++) { KERNEL(r, 1, out + (size_t)t * out_stride, out_stride); ADVANCE(r, 1); }              \
     } while (0)
 
-#define ADVANCE_Q8_0(r, k) (r.qs += (size_t)(k) * r.n, r.d += (k) * (r.n / 32), r.sums += (k) * (r.n / 32))
-#define ADVANCE_Q8_K(r, k) (r.qs += (size_t)(k) * r.n, r.d += (k) * (r.n / 256), r.bsums += (k) * (r.n / 16))
+#define ADVANCE_Q8_0(r, k) (r.qs += (size_t)(k) * r.n, r.d += (k), r.sums += (k))
+#define ADVANCE_Q8_K(r, k) (r.qs += (size_t)(k) * r.n, r.d += (k), r.bsums += (size_t)(k) * (r.n / 16))
 
 void VARIANT(llcl_matvec_q4_0)(int n, const void *w, int tokens, const int8_t *qs, const float *d, const float *sums, float *out, size_t out_stride) {
 #define K(r, G, o, s) q4_0_group(w, r, G, o, s)
-    FOR_TOKEN_GROUPS(K, ((rows_t){qs, d, sums, NULL, n}), ADVANCE_Q8_0);
+    FOR_TOKEN_GROUPS(K, ((rows_t){qs, d, sums, NULL, n, tokens}), ADVANCE_Q8_0);
 #undef K
 }
 
 void VARIANT(llcl_matvec_q8_0)(int n, const void *w, int tokens, const int8_t *qs, const float *d, float *out, size_t out_stride) {
 #define K(r, G, o, s) q8_0_group(w, r, G, o, s)
-    FOR_TOKEN_GROUPS(K, ((rows_t){qs, d, NULL, NULL, n}), ADVANCE_Q8_0);
+    FOR_TOKEN_GROUPS(K, ((rows_t){qs, d, NULL, NULL, n, tokens}), ADVANCE_Q8_0);
 #undef K
 }
 
 void VARIANT(llcl_matvec_q4_K)(int n, const void *w, int tokens, const int8_t *qs, const float *d, const int16_t *bsums, float *out, size_t out_stride) {
 #define K(r, G, o, s) q4_K_group(w, r, G, o, s)
-    FOR_TOKEN_GROUPS(K, ((rows_t){qs, d, NULL, bsums, n}), ADVANCE_Q8_K);
+    FOR_TOKEN_GROUPS(K, ((rows_t){qs, d, NULL, bsums, n, tokens}), ADVANCE_Q8_K);
 #undef K
 }
 
 void VARIANT(llcl_matvec_q6_K)(int n, const void *w, int tokens, const int8_t *qs, const float *d, const int16_t *bsums, float *out, size_t out_stride) {
 #define K(r, G, o, s) q6_K_group(w, r, G, o, s)
-    FOR_TOKEN_GROUPS(K, ((rows_t){qs, d, NULL, bsums, n}), ADVANCE_Q8_K);
+    FOR_TOKEN_GROUPS(K, ((rows_t){qs, d, NULL, bsums, n, tokens}), ADVANCE_Q8_K);
 #undef K
 }
 
 void VARIANT(llcl_matvec_f16)(int n, const uint16_t *w, int tokens, const float *x, float *out, size_t out_stride) {
     int t = 0;
-    for (; t + MAX_GROUP <= tokens; t += MAX_GROUP) f16_group(w, x + (size_t)t * n, n, MAX_GROUP, out + (size_t)t * out_stride, out_stride);
+    if (MAX_GROUP >= 8)
+        for (; t + 8 <= tokens; t += 8) f16_group(w, x + (size_t)t * n, n, 8, out + (size_t)t * out_stride, out_stride);
+    for (; t + 4 <= tokens; t += 4) f16_group(w, x + (size_t)t * n, n, 4, out + (size_t)t * out_stride, out_stride);
     for (; t < tokens; t++) f16_group(w, x + (size_t)t * n, n, 1, out + (size_t)t * out_stride, out_stride);
 }
-

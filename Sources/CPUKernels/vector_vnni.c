@@ -8,6 +8,7 @@
 #pragma clang attribute push(__attribute__((target("avx2,fma,f16c,avx512f,avx512vl,avx512bw,avx512vnni"))), apply_to = function)
 #define LLCL_VNNI 1
 #define VARIANT(name) name##_vnni
+#define MAX_GROUP 8  // 32 vector registers (AVX-512VL)
 #include "vector_body.h"
 #pragma clang attribute pop
 #endif

@@ -21,7 +21,7 @@ final class QuantizedKernelTests: XCTestCase {
         for j in 32..<64 { x[j] = 0 }  // an all-zero block: scale 0, values 0
         x[70] = 5                      // one large value sets its block's scale
         var qs = [Int8](repeating: 0, count: 256), d = [Float](repeating: 0, count: 8), sums = [Float](repeating: 0, count: 8)
-        llcl_quantize_q8_0(x, 256, &qs, &d, &sums)
+        llcl_quantize_q8_0(x, 256, &qs, &d, &sums, 1)
         XCTAssertEqual(d[1], 0)
         XCTAssertEqual(qs[70], 127)
         for b in 0..<8 {
@@ -38,7 +38,7 @@ final class QuantizedKernelTests: XCTestCase {
         var x = randomValues(512, seed: 4)
         x[300] = 3  // the positive extreme maps to −127 · (negative scale)
         var qs = [Int8](repeating: 0, count: 512), d = [Float](repeating: 0, count: 2), bsums = [Int16](repeating: 0, count: 32)
-        llcl_quantize_q8_K(x, 512, &qs, &d, &bsums)
+        llcl_quantize_q8_K(x, 512, &qs, &d, &bsums, 1)
         XCTAssertEqual(qs[300], -127)
         XCTAssertLessThan(d[1], 0)
         for g in 0..<32 { XCTAssertEqual(Int(bsums[g]), qs[16 * g..<16 * g + 16].reduce(0) { $0 + Int($1) }) }
@@ -72,7 +72,7 @@ final class QuantizedKernelTests: XCTestCase {
             let x = randomValues(n, seed: UInt64(n) + 7)
             var qs = [Int8](repeating: 0, count: n), d = [Float](repeating: 0, count: n / 32)
             var sums = [Float](repeating: 0, count: n / 32), bsums = [Int16](repeating: 0, count: n / 16)
-            if block == 32 { llcl_quantize_q8_0(x, Int32(n), &qs, &d, &sums) } else { llcl_quantize_q8_K(x, Int32(n), &qs, &d, &bsums) }
+            if block == 32 { llcl_quantize_q8_0(x, Int32(n), &qs, &d, &sums, 1) } else { llcl_quantize_q8_K(x, Int32(n), &qs, &d, &bsums, 1) }
             var exact = 0.0, magnitude = 0.0
             for i in 0..<n {
                 let a = Double(qs[i]) * Double(d[i / block])
@@ -82,13 +82,13 @@ final class QuantizedKernelTests: XCTestCase {
                 let p = raw.baseAddress!, count = Int32(n)
                 switch (type, portable) {
                 case (.q4_0, false): return llcl_dot_q4_0_q8_0(count, p, qs, d, sums)
-                case (.q4_0, true): return llcl_dot_q4_0_q8_0_portable(count, p, qs, d, sums)
+                case (.q4_0, true): return llcl_dot_q4_0_q8_0_portable(count, p, qs, d, sums, 1)
                 case (.q8_0, false): return llcl_dot_q8_0_q8_0(count, p, qs, d)
-                case (.q8_0, true): return llcl_dot_q8_0_q8_0_portable(count, p, qs, d)
+                case (.q8_0, true): return llcl_dot_q8_0_q8_0_portable(count, p, qs, d, 1)
                 case (.q4_K, false): return llcl_dot_q4_K_q8_K(count, p, qs, d, bsums)
-                case (.q4_K, true): return llcl_dot_q4_K_q8_K_portable(count, p, qs, d, bsums)
+                case (.q4_K, true): return llcl_dot_q4_K_q8_K_portable(count, p, qs, d, bsums, 1)
                 case (_, false): return llcl_dot_q6_K_q8_K(count, p, qs, d, bsums)
-                case (_, true): return llcl_dot_q6_K_q8_K_portable(count, p, qs, d, bsums)
+                case (_, true): return llcl_dot_q6_K_q8_K_portable(count, p, qs, d, bsums, 1)
                 }
             }
             let name = portable ? "portable" : "variant \(variant)"
@@ -114,7 +114,7 @@ final class QuantizedKernelTests: XCTestCase {
         var vectorResults: [TensorType: [UInt32]] = [:]
         forEachVariant { variant in
         for type in [TensorType.q4_0, .q8_0, .q4_K, .q6_K] {
-            let rows = 37, cols = 512, tokens = 5
+            let rows = 37, cols = 512, tokens = 13  // a group of 8, one of 4, and one alone
             let weights = Quantize.run(type, randomValues(rows * cols, seed: 11))
             let x = randomValues(tokens * cols, seed: 12)
             weights.withUnsafeBytes { raw in

@@ -22,10 +22,12 @@ int llcl_kernel_variant(void);
 /// the one chosen. For tests and benchmarks that compare the variants; not thread-safe.
 int llcl_use_kernel_variant(int variant);
 
-/// x[n] → Q8_0: qs[n], d[n/32] (the F16-rounded scale, as float), sums[n/32] (d · Σ qs per block).
-void llcl_quantize_q8_0(const float *x, int n, int8_t *qs, float *d, float *sums);
-/// x[n] → Q8_K: qs[n], d[n/256], bsums[n/16].
-void llcl_quantize_q8_K(const float *x, int n, int8_t *qs, float *d, int16_t *bsums);
+/// x[n] → Q8_0: qs[n]; for block b, d[b·stride] (the F16-rounded scale, as float) and
+/// sums[b·stride] (d · Σ qs). A stride of T interleaves the blocks of T tokens (block-major),
+/// the layout the matvec kernels read.
+void llcl_quantize_q8_0(const float *x, int n, int8_t *qs, float *d, float *sums, int stride);
+/// x[n] → Q8_K: qs[n], d[b·stride] per block of 256, bsums[n/16].
+void llcl_quantize_q8_K(const float *x, int n, int8_t *qs, float *d, int16_t *bsums, int stride);
 
 /// Σ w·x over n elements of one weight row (GGUF block layout) against quantized activations.
 float llcl_dot_q4_0_q8_0(int n, const void *w, const int8_t *qs, const float *d, const float *sums);
@@ -35,9 +37,10 @@ float llcl_dot_q6_K_q8_K(int n, const void *w, const int8_t *qs, const float *d,
 /// Σ w·x with F16 weights and F32 activations, F32 accumulation (no activation rounding).
 float llcl_dot_f16_f32(int n, const uint16_t *w, const float *x);
 
-/// One weight row against `tokens` activation rows (row t at qs + t·n, its scales at d + t·n/32
-/// or t·n/256, its sums likewise): out[t · out_stride] = Σ w·x_t. Weight blocks are unpacked once
-/// per four tokens; each token's result has the same bits as the single-token call.
+/// One weight row against `tokens` activation rows: out[t · out_stride] = Σ w·x_t. Token t's
+/// values are at qs + t·n, its bsums at bsums + t·n/16; scales and sums are block-major
+/// (d[b·tokens + t], as quantized with stride = tokens). Weight blocks are unpacked once per
+/// group of tokens; each token's result has the same bits as the single-token call.
 void llcl_matvec_q4_0(int n, const void *w, int tokens, const int8_t *qs, const float *d, const float *sums, float *out, size_t out_stride);
 void llcl_matvec_q8_0(int n, const void *w, int tokens, const int8_t *qs, const float *d, float *out, size_t out_stride);
 void llcl_matvec_q4_K(int n, const void *w, int tokens, const int8_t *qs, const float *d, const int16_t *bsums, float *out, size_t out_stride);
@@ -45,11 +48,12 @@ void llcl_matvec_q6_K(int n, const void *w, int tokens, const int8_t *qs, const 
 /// F16 weights against `tokens` F32 rows (row t at x + t·n).
 void llcl_matvec_f16(int n, const uint16_t *w, int tokens, const float *x, float *out, size_t out_stride);
 
-/// The same in plain C whatever the build: the portable path, and a second oracle in tests.
-float llcl_dot_q4_0_q8_0_portable(int n, const void *w, const int8_t *qs, const float *d, const float *sums);
-float llcl_dot_q8_0_q8_0_portable(int n, const void *w, const int8_t *qs, const float *d);
-float llcl_dot_q4_K_q8_K_portable(int n, const void *w, const int8_t *qs, const float *d, const int16_t *bsums);
-float llcl_dot_q6_K_q8_K_portable(int n, const void *w, const int8_t *qs, const float *d, const int16_t *bsums);
+/// The same in plain C whatever the build: the portable path, and a second oracle in tests
+/// (block b's scale and sum at d[b·stride], sums[b·stride]).
+float llcl_dot_q4_0_q8_0_portable(int n, const void *w, const int8_t *qs, const float *d, const float *sums, int stride);
+float llcl_dot_q8_0_q8_0_portable(int n, const void *w, const int8_t *qs, const float *d, int stride);
+float llcl_dot_q4_K_q8_K_portable(int n, const void *w, const int8_t *qs, const float *d, const int16_t *bsums, int stride);
+float llcl_dot_q6_K_q8_K_portable(int n, const void *w, const int8_t *qs, const float *d, const int16_t *bsums, int stride);
 float llcl_dot_f16_f32_portable(int n, const uint16_t *w, const float *x);
 
 /// A hint to the CPU inside a spin-wait loop (x86 `pause`), so that a spinning thread yields
