@@ -10,18 +10,21 @@ enum FastOps {
     /// decoded once into a per-thread buffer and used for every row of the batch.
     static func matmul(_ out: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, _ w: CPUWeight, rows T: Int, pool: ThreadPool) {
         let D = w.cols, O = w.rows
+        if w.source.type == .f16 {
+            // converted in registers (F16C) and accumulated in F32: no decoded copy of the row
+            let base = w.source.data.assumingMemoryBound(to: UInt16.self)
+            Tiling.forEachTile(rows: O, tokens: T, bytesPerToken: 4 * D, pool: pool) { o, t0, count in
+                llcl_matvec_f16(Int32(D), base + o * D, Int32(count), x + t0 * D, out + t0 * O + o, O)
+            }
+            return
+        }
         pool.parallelFor(O, minimumChunk: 16) { range in
             if w.source.type == .f32 {
                 let base = w.source.data.assumingMemoryBound(to: Float.self)
                 for o in range { for t in 0..<T { out[t * O + o] = SIMDMath.dot(base + o * D, x + t * D, D) } }
                 return
             }
-            if w.source.type == .f16 {
-                // converted in registers (F16C) and accumulated in F32: no decoded copy of the row
-                let base = w.source.data.assumingMemoryBound(to: UInt16.self)
-                for o in range { llcl_matvec_f16(Int32(D), base + o * D, Int32(T), x, out + o, O) }
-                return
-            }
+
             let buf = UnsafeMutablePointer<Float>.allocate(capacity: D)
             defer { buf.deallocate() }
             for o in range {

@@ -33,17 +33,46 @@ final class QuantizedMatmul {
         case .q8_0: for t in 0..<T { llcl_quantize_q8_0(x + t * D, Int32(D), q + t * D, d + t, s + t, Int32(T)) }
         case .q8_K: for t in 0..<T { llcl_quantize_q8_K(x + t * D, Int32(D), q + t * D, d + t, bs + t * (D / 16), Int32(T)) }
         }
-        let type = w.source.type, n = Int32(D)
+        let type = w.source.type, n = Int32(D), stride = Int32(T)
+        Tiling.forEachTile(rows: O, tokens: T, bytesPerToken: D + D / 8, pool: pool) { o, t0, count in
+            // `count` tokens from t0 against row o: each weight block is unpacked once per token group
+            let row = w.row(o), column = out + t0 * O + o, tokens = Int32(count)
+            let qt = q + t0 * D, dt = d + t0, st = s + t0, bst = bs + t0 * (D / 16)
+            switch type {
+            case .q4_0: llcl_matvec_q4_0(n, row, tokens, qt, dt, st, stride, column, O)
+            case .q8_0: llcl_matvec_q8_0(n, row, tokens, qt, dt, stride, column, O)
+            case .q4_K: llcl_matvec_q4_K(n, row, tokens, qt, dt, bst, stride, column, O)
+            default: llcl_matvec_q6_K(n, row, tokens, qt, dt, bst, stride, column, O)
+            }
+        }
+    }
+}
+
+/// The loop order of the CPU matrix products. Output rows are split over threads; each thread
+/// takes its rows a block at a time and runs every token tile against the block, so the block's
+/// weights stay in cache while the tiles pass, and a tile's activations stay in L2 while they
+/// meet the block's rows. Every (row, token) pair is computed by the same kernel call sequence
+/// for its token group whatever the tiling, so results do not depend on it.
+enum Tiling {
+    /// Output rows per block: 16 rows of a 2048-wide F16 matrix are 64 KiB.
+    static let rowBlock = 16
+    /// Activation bytes per token tile: half of a 1 MiB L2.
+    static let tileBytes = 512 << 10
+
+    static func forEachTile(rows O: Int, tokens T: Int, bytesPerToken: Int, pool: ThreadPool, _ body: (_ row: Int, _ firstToken: Int, _ count: Int) -> Void) {
+        // multiples of 8 tokens, so that tiles split into whole token groups
+        let tile = max(8, tileBytes / max(1, bytesPerToken) / 8 * 8)
         pool.parallelFor(O, minimumChunk: 16) { range in
-            for o in range {
-                // every token of the batch against this row: its blocks are unpacked once per four tokens
-                let row = w.row(o), column = out + o
-                switch type {
-                case .q4_0: llcl_matvec_q4_0(n, row, Int32(T), q, d, s, column, O)
-                case .q8_0: llcl_matvec_q8_0(n, row, Int32(T), q, d, column, O)
-                case .q4_K: llcl_matvec_q4_K(n, row, Int32(T), q, d, bs, column, O)
-                default: llcl_matvec_q6_K(n, row, Int32(T), q, d, bs, column, O)
+            var block = range.lowerBound
+            while block < range.upperBound {
+                let blockEnd = min(block + rowBlock, range.upperBound)
+                var t0 = 0
+                while t0 < T {
+                    let count = min(tile, T - t0)
+                    for o in block..<blockEnd { body(o, t0, count) }
+                    t0 += count
                 }
+                block = blockEnd
             }
         }
     }

@@ -4,18 +4,18 @@
 #include "common.h"
 #include "variants.h"
 
-// The portable matvecs: one portable dot product per token (block-major scales, stride = tokens).
-static void portable_q4_0(int n, const void *w, int tokens, const int8_t *qs, const float *d, const float *sums, float *out, size_t out_stride) {
-    for (int t = 0; t < tokens; t++) out[t * out_stride] = llcl_dot_q4_0_q8_0_portable(n, w, qs + (size_t)t * n, d + t, sums + t, tokens);
+// The portable matvecs: one portable dot product per token (block-major scales).
+static void portable_q4_0(int n, const void *w, int tokens, const int8_t *qs, const float *d, const float *sums, int stride, float *out, size_t out_stride) {
+    for (int t = 0; t < tokens; t++) out[t * out_stride] = llcl_dot_q4_0_q8_0_portable(n, w, qs + (size_t)t * n, d + t, sums + t, stride);
 }
-static void portable_q8_0(int n, const void *w, int tokens, const int8_t *qs, const float *d, float *out, size_t out_stride) {
-    for (int t = 0; t < tokens; t++) out[t * out_stride] = llcl_dot_q8_0_q8_0_portable(n, w, qs + (size_t)t * n, d + t, tokens);
+static void portable_q8_0(int n, const void *w, int tokens, const int8_t *qs, const float *d, int stride, float *out, size_t out_stride) {
+    for (int t = 0; t < tokens; t++) out[t * out_stride] = llcl_dot_q8_0_q8_0_portable(n, w, qs + (size_t)t * n, d + t, stride);
 }
-static void portable_q4_K(int n, const void *w, int tokens, const int8_t *qs, const float *d, const int16_t *bsums, float *out, size_t out_stride) {
-    for (int t = 0; t < tokens; t++) out[t * out_stride] = llcl_dot_q4_K_q8_K_portable(n, w, qs + (size_t)t * n, d + t, bsums + (size_t)t * (n / 16), tokens);
+static void portable_q4_K(int n, const void *w, int tokens, const int8_t *qs, const float *d, const int16_t *bsums, int stride, float *out, size_t out_stride) {
+    for (int t = 0; t < tokens; t++) out[t * out_stride] = llcl_dot_q4_K_q8_K_portable(n, w, qs + (size_t)t * n, d + t, bsums + (size_t)t * (n / 16), stride);
 }
-static void portable_q6_K(int n, const void *w, int tokens, const int8_t *qs, const float *d, const int16_t *bsums, float *out, size_t out_stride) {
-    for (int t = 0; t < tokens; t++) out[t * out_stride] = llcl_dot_q6_K_q8_K_portable(n, w, qs + (size_t)t * n, d + t, bsums + (size_t)t * (n / 16), tokens);
+static void portable_q6_K(int n, const void *w, int tokens, const int8_t *qs, const float *d, const int16_t *bsums, int stride, float *out, size_t out_stride) {
+    for (int t = 0; t < tokens; t++) out[t * out_stride] = llcl_dot_q6_K_q8_K_portable(n, w, qs + (size_t)t * n, d + t, bsums + (size_t)t * (n / 16), stride);
 }
 static void portable_f16(int n, const uint16_t *w, int tokens, const float *x, float *out, size_t out_stride) {
     for (int t = 0; t < tokens; t++) out[t * out_stride] = llcl_dot_f16_f32_portable(n, w, x + (size_t)t * n);
@@ -59,33 +59,33 @@ int llcl_use_kernel_variant(int variant) { (void)variant; return 0; }
 
 #endif
 
-void llcl_matvec_q4_0(int n, const void *w, int tokens, const int8_t *qs, const float *d, const float *sums, float *out, size_t out_stride) {
-    DISPATCH(q4_0, (n, w, tokens, qs, d, sums, out, out_stride))
+void llcl_matvec_q4_0(int n, const void *w, int tokens, const int8_t *qs, const float *d, const float *sums, int stride, float *out, size_t out_stride) {
+    DISPATCH(q4_0, (n, w, tokens, qs, d, sums, stride, out, out_stride))
 }
-void llcl_matvec_q8_0(int n, const void *w, int tokens, const int8_t *qs, const float *d, float *out, size_t out_stride) {
-    DISPATCH(q8_0, (n, w, tokens, qs, d, out, out_stride))
+void llcl_matvec_q8_0(int n, const void *w, int tokens, const int8_t *qs, const float *d, int stride, float *out, size_t out_stride) {
+    DISPATCH(q8_0, (n, w, tokens, qs, d, stride, out, out_stride))
 }
-void llcl_matvec_q4_K(int n, const void *w, int tokens, const int8_t *qs, const float *d, const int16_t *bsums, float *out, size_t out_stride) {
-    DISPATCH(q4_K, (n, w, tokens, qs, d, bsums, out, out_stride))
+void llcl_matvec_q4_K(int n, const void *w, int tokens, const int8_t *qs, const float *d, const int16_t *bsums, int stride, float *out, size_t out_stride) {
+    DISPATCH(q4_K, (n, w, tokens, qs, d, bsums, stride, out, out_stride))
 }
-void llcl_matvec_q6_K(int n, const void *w, int tokens, const int8_t *qs, const float *d, const int16_t *bsums, float *out, size_t out_stride) {
-    DISPATCH(q6_K, (n, w, tokens, qs, d, bsums, out, out_stride))
+void llcl_matvec_q6_K(int n, const void *w, int tokens, const int8_t *qs, const float *d, const int16_t *bsums, int stride, float *out, size_t out_stride) {
+    DISPATCH(q6_K, (n, w, tokens, qs, d, bsums, stride, out, out_stride))
 }
 void llcl_matvec_f16(int n, const uint16_t *w, int tokens, const float *x, float *out, size_t out_stride) {
     DISPATCH(f16, (n, w, tokens, x, out, out_stride))
 }
 
 float llcl_dot_q4_0_q8_0(int n, const void *w, const int8_t *qs, const float *d, const float *sums) {
-    float out; llcl_matvec_q4_0(n, w, 1, qs, d, sums, &out, 1); return out;
+    float out; llcl_matvec_q4_0(n, w, 1, qs, d, sums, 1, &out, 1); return out;
 }
 float llcl_dot_q8_0_q8_0(int n, const void *w, const int8_t *qs, const float *d) {
-    float out; llcl_matvec_q8_0(n, w, 1, qs, d, &out, 1); return out;
+    float out; llcl_matvec_q8_0(n, w, 1, qs, d, 1, &out, 1); return out;
 }
 float llcl_dot_q4_K_q8_K(int n, const void *w, const int8_t *qs, const float *d, const int16_t *bsums) {
-    float out; llcl_matvec_q4_K(n, w, 1, qs, d, bsums, &out, 1); return out;
+    float out; llcl_matvec_q4_K(n, w, 1, qs, d, bsums, 1, &out, 1); return out;
 }
 float llcl_dot_q6_K_q8_K(int n, const void *w, const int8_t *qs, const float *d, const int16_t *bsums) {
-    float out; llcl_matvec_q6_K(n, w, 1, qs, d, bsums, &out, 1); return out;
+    float out; llcl_matvec_q6_K(n, w, 1, qs, d, bsums, 1, &out, 1); return out;
 }
 float llcl_dot_f16_f32(int n, const uint16_t *w, const float *x) {
     float out; llcl_matvec_f16(n, w, 1, x, &out, 1); return out;

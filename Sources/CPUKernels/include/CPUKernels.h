@@ -38,13 +38,14 @@ float llcl_dot_q6_K_q8_K(int n, const void *w, const int8_t *qs, const float *d,
 float llcl_dot_f16_f32(int n, const uint16_t *w, const float *x);
 
 /// One weight row against `tokens` activation rows: out[t · out_stride] = Σ w·x_t. Token t's
-/// values are at qs + t·n, its bsums at bsums + t·n/16; scales and sums are block-major
-/// (d[b·tokens + t], as quantized with stride = tokens). Weight blocks are unpacked once per
+/// values are at qs + t·n, its bsums at bsums + t·n/16; scales and sums are block-major,
+/// d[b·stride + t] (as quantized with that stride; stride ≥ tokens, so that a call can take a
+/// slice of a larger batch). Weight blocks are unpacked once per
 /// group of tokens; each token's result has the same bits as the single-token call.
-void llcl_matvec_q4_0(int n, const void *w, int tokens, const int8_t *qs, const float *d, const float *sums, float *out, size_t out_stride);
-void llcl_matvec_q8_0(int n, const void *w, int tokens, const int8_t *qs, const float *d, float *out, size_t out_stride);
-void llcl_matvec_q4_K(int n, const void *w, int tokens, const int8_t *qs, const float *d, const int16_t *bsums, float *out, size_t out_stride);
-void llcl_matvec_q6_K(int n, const void *w, int tokens, const int8_t *qs, const float *d, const int16_t *bsums, float *out, size_t out_stride);
+void llcl_matvec_q4_0(int n, const void *w, int tokens, const int8_t *qs, const float *d, const float *sums, int stride, float *out, size_t out_stride);
+void llcl_matvec_q8_0(int n, const void *w, int tokens, const int8_t *qs, const float *d, int stride, float *out, size_t out_stride);
+void llcl_matvec_q4_K(int n, const void *w, int tokens, const int8_t *qs, const float *d, const int16_t *bsums, int stride, float *out, size_t out_stride);
+void llcl_matvec_q6_K(int n, const void *w, int tokens, const int8_t *qs, const float *d, const int16_t *bsums, int stride, float *out, size_t out_stride);
 /// F16 weights against `tokens` F32 rows (row t at x + t·n).
 void llcl_matvec_f16(int n, const uint16_t *w, int tokens, const float *x, float *out, size_t out_stride);
 
