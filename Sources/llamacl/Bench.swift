@@ -83,6 +83,27 @@ struct Bench: ParsableCommand {
                 }
             }
         }
-        if json { print(try jsonLine(results)) }
+        // Weights are mapped, not copied: their pages count once they are read, so peak RSS
+        // ≈ model + KV cache + activations. F32 K and V for every cell of every layer.
+        let kvBytes = 2 * lm.config.layers * lm.cacheCapacity * lm.config.kvDim * MemoryLayout<Float>.size
+        let rss = peakResidentBytes()
+        results = results.map { $0.merging(["peak_rss_bytes": rss, "kv_bytes": kvBytes]) { _, new in new } }
+        if json {
+            print(try jsonLine(results))
+        } else {
+            print("peak RSS \(formatBytes(rss)): model \(formatBytes(gguf.file.size)) (mapped) + KV cache \(formatBytes(kvBytes)) (\(lm.cacheCapacity) cells) + activations")
+        }
     }
+}
+
+/// The process's peak resident set (getrusage reports KiB on Linux, bytes on macOS).
+func peakResidentBytes() -> Int {
+    var usage = rusage()
+    #if os(Linux)
+    getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
+    return Int(usage.ru_maxrss) * 1024
+    #else
+    getrusage(RUSAGE_SELF, &usage)
+    return Int(usage.ru_maxrss)
+    #endif
 }

@@ -57,6 +57,13 @@ float llcl_dot_q4_K_q8_K_portable(int n, const void *w, const int8_t *qs, const 
 float llcl_dot_q6_K_q8_K_portable(int n, const void *w, const int8_t *qs, const float *d, const int16_t *bsums, int stride);
 float llcl_dot_f16_f32_portable(int n, const uint16_t *w, const float *x);
 
+/// Machine probes (probe.c): stream `bytes` from p; `iterations` rounds of 10 × 8 F32 fused
+/// multiply-adds; `iterations` rounds of 10 × 32 u8·s8 products with the active kernel variant.
+/// The results only keep the work from being optimised away.
+uint64_t llcl_probe_read(const void *p, size_t bytes);
+float llcl_probe_fma(long iterations);
+int32_t llcl_probe_int8(long iterations);
+
 /// A hint to the CPU inside a spin-wait loop (x86 `pause`), so that a spinning thread yields
 /// pipeline resources and power.
 static inline void llcl_cpu_relax(void) {
