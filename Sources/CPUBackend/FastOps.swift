@@ -13,8 +13,8 @@ enum FastOps {
         if w.source.type == .f16 {
             // converted in registers (F16C) and accumulated in F32: no decoded copy of the row
             let base = w.source.data.assumingMemoryBound(to: UInt16.self)
-            Tiling.forEachTile(rows: O, tokens: T, bytesPerToken: 4 * D, pool: pool) { o, t0, count in
-                llcl_matvec_f16(Int32(D), base + o * D, Int32(count), x + t0 * D, out + t0 * O + o, O)
+            Tiling.forEachTile(rows: O, tokens: T, bytesPerToken: 4 * D, pool: pool) { rows, t0, count in
+                for o in rows { llcl_matvec_f16(Int32(D), base + o * D, Int32(count), x + t0 * D, out + t0 * O + o, O) }
             }
             return
         }

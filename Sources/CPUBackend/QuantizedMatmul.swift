@@ -34,15 +34,14 @@ final class QuantizedMatmul {
         case .q8_K: for t in 0..<T { llcl_quantize_q8_K(x + t * D, Int32(D), q + t * D, d + t, bs + t * (D / 16), Int32(T)) }
         }
         let type = w.source.type, n = Int32(D), stride = Int32(T)
-        Tiling.forEachTile(rows: O, tokens: T, bytesPerToken: D + D / 8, pool: pool) { o, t0, count in
-            // `count` tokens from t0 against row o: each weight block is unpacked once per token group
-            let row = w.row(o), column = out + t0 * O + o, tokens = Int32(count)
-            let qt = q + t0 * D, dt = d + t0, st = s + t0, bst = bs + t0 * (D / 16)
+        Tiling.forEachTile(rows: O, tokens: T, bytesPerToken: D + D / 8, pool: pool) { rows, t0, count in
+            // `count` tokens from t0 against each row: each weight block is unpacked once per token group
+            let tokens = Int32(count), qt = q + t0 * D, dt = d + t0, st = s + t0, bst = bs + t0 * (D / 16)
             switch type {
-            case .q4_0: llcl_matvec_q4_0(n, row, tokens, qt, dt, st, stride, column, O)
-            case .q8_0: llcl_matvec_q8_0(n, row, tokens, qt, dt, stride, column, O)
-            case .q4_K: llcl_matvec_q4_K(n, row, tokens, qt, dt, bst, stride, column, O)
-            default: llcl_matvec_q6_K(n, row, tokens, qt, dt, bst, stride, column, O)
+            case .q4_0: for o in rows { llcl_matvec_q4_0(n, w.row(o), tokens, qt, dt, st, stride, out + t0 * O + o, O) }
+            case .q8_0: for o in rows { llcl_matvec_q8_0(n, w.row(o), tokens, qt, dt, stride, out + t0 * O + o, O) }
+            case .q4_K: for o in rows { llcl_matvec_q4_K(n, w.row(o), tokens, qt, dt, bst, stride, out + t0 * O + o, O) }
+            default: for o in rows { llcl_matvec_q6_K(n, w.row(o), tokens, qt, dt, bst, stride, out + t0 * O + o, O) }
             }
         }
     }
@@ -59,7 +58,8 @@ enum Tiling {
     /// Activation bytes per token tile: half of a 1 MiB L2.
     static let tileBytes = 512 << 10
 
-    static func forEachTile(rows O: Int, tokens T: Int, bytesPerToken: Int, pool: ThreadPool, _ body: (_ row: Int, _ firstToken: Int, _ count: Int) -> Void) {
+    /// Calls `body(rows, firstToken, count)` for every block of rows and tile of tokens.
+    static func forEachTile(rows O: Int, tokens T: Int, bytesPerToken: Int, pool: ThreadPool, _ body: (_ rows: Range<Int>, _ firstToken: Int, _ count: Int) -> Void) {
         // multiples of 8 tokens, so that tiles split into whole token groups
         let tile = max(8, tileBytes / max(1, bytesPerToken) / 8 * 8)
         pool.parallelFor(O, minimumChunk: 16) { range in
@@ -69,7 +69,7 @@ enum Tiling {
                 var t0 = 0
                 while t0 < T {
                     let count = min(tile, T - t0)
-                    for o in block..<blockEnd { body(o, t0, count) }
+                    body(block..<blockEnd, t0, count)
                     t0 += count
                 }
                 block = blockEnd

@@ -117,20 +117,24 @@ static ALWAYS_INLINE void q4_0_group(const block_q4_0 *x, rows_t a, int G, float
     // two accumulators per token (even and odd blocks) hide the FMA latency
     int b = 0;
 #ifdef LLCL_VNNI
-    __m512 wide[8];
-    for (int t = 0; t < G; t++) wide[t] = _mm512_setzero_ps();
-    for (; b + 1 < nb; b += 2) q4_0_pair(x, b, a, G, wide, offset);
-    for (int t = 0; t < G; t++) {
-        acc[t][0] = _mm512_castps512_ps256(wide[t]);
-        acc[t][1] = _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(wide[t]), 1));
-    }
-#else
-    for (int t = 0; t < G; t++) acc[t][0] = acc[t][1] = _mm256_setzero_ps();
-    for (; b + 1 < nb; b += 2) {
-        q4_0_block(x, b, a, G, acc, 0, offset);
-        q4_0_block(x, b + 1, a, G, acc, 1, offset);
-    }
+    // token groups take the 512-bit pairs; a lone token is faster in 256-bit steps
+    if (G > 1) {
+        __m512 wide[8];
+        for (int t = 0; t < G; t++) wide[t] = _mm512_setzero_ps();
+        for (; b + 1 < nb; b += 2) q4_0_pair(x, b, a, G, wide, offset);
+        for (int t = 0; t < G; t++) {
+            acc[t][0] = _mm512_castps512_ps256(wide[t]);
+            acc[t][1] = _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(wide[t]), 1));
+        }
+    } else
 #endif
+    {
+        for (int t = 0; t < G; t++) acc[t][0] = acc[t][1] = _mm256_setzero_ps();
+        for (; b + 1 < nb; b += 2) {
+            q4_0_block(x, b, a, G, acc, 0, offset);
+            q4_0_block(x, b + 1, a, G, acc, 1, offset);
+        }
+    }
     if (b < nb) q4_0_block(x, b, a, G, acc, 0, offset);
     float offsets[8];
     _mm256_storeu_ps(offsets, _mm256_add_ps(offset[0], offset[1]));
@@ -174,20 +178,24 @@ static ALWAYS_INLINE void q8_0_group(const block_q8_0 *x, rows_t a, int G, float
     __m256 acc[8][2];
     int b = 0;
 #ifdef LLCL_VNNI
-    __m512 wide[8];
-    for (int t = 0; t < G; t++) wide[t] = _mm512_setzero_ps();
-    for (; b + 1 < nb; b += 2) q8_0_pair(x, b, a, G, wide);
-    for (int t = 0; t < G; t++) {
-        acc[t][0] = _mm512_castps512_ps256(wide[t]);
-        acc[t][1] = _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(wide[t]), 1));
-    }
-#else
-    for (int t = 0; t < G; t++) acc[t][0] = acc[t][1] = _mm256_setzero_ps();
-    for (; b + 1 < nb; b += 2) {
-        q8_0_block(x, b, a, G, acc, 0);
-        q8_0_block(x, b + 1, a, G, acc, 1);
-    }
+    // token groups take the 512-bit pairs; a lone token is faster in 256-bit steps
+    if (G > 1) {
+        __m512 wide[8];
+        for (int t = 0; t < G; t++) wide[t] = _mm512_setzero_ps();
+        for (; b + 1 < nb; b += 2) q8_0_pair(x, b, a, G, wide);
+        for (int t = 0; t < G; t++) {
+            acc[t][0] = _mm512_castps512_ps256(wide[t]);
+            acc[t][1] = _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(wide[t]), 1));
+        }
+    } else
 #endif
+    {
+        for (int t = 0; t < G; t++) acc[t][0] = acc[t][1] = _mm256_setzero_ps();
+        for (; b + 1 < nb; b += 2) {
+            q8_0_block(x, b, a, G, acc, 0);
+            q8_0_block(x, b + 1, a, G, acc, 1);
+        }
+    }
     if (b < nb) q8_0_block(x, b, a, G, acc, 0);
     for (int t = 0; t < G; t++) out[t * out_stride] = hsum(_mm256_add_ps(acc[t][0], acc[t][1]));
 }
@@ -211,9 +219,25 @@ static ALWAYS_INLINE void q4_K_group(const block_q4_K *x, rows_t a, int G, float
         const float *da = a.d + (size_t)b * a.stride;
         const __m256 scales = group_scales(half_f16c(x[b].d), da, G);
         int32_t summ[8] = {0};
+#ifdef LLCL_VNNI
+        // 512 bits per chunk: [low nibbles | high nibbles] meet 64 consecutive activations, and
+        // vpdpwssd applies the two sub-block scales; the halves are folded at the end to the same
+        // 8 integer lanes as the 256-bit path (exact integers, so the same bits follow)
+        __m512i nib[4], scale16[4];
+        for (int c = 0; c < 4; c++) {
+            nib[c] = _mm512_inserti64x4(_mm512_castsi256_si512(lo[c]), hi[c], 1);
+            scale16[c] = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_set1_epi16(sc[2 * c])), _mm256_set1_epi16(sc[2 * c + 1]), 1);
+        }
+#endif
         for (int t = 0; t < G; t++) {
             const int8_t *q = a.qs + (size_t)t * a.n + 256 * b;
             summ[t] = hsum_i32(_mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)(a.bsums + (size_t)t * (a.n / 16) + 16 * b)), m16));
+#ifdef LLCL_VNNI
+            __m512i wide = _mm512_setzero_si512();
+            for (int c = 0; c < 4; c++)
+                wide = _mm512_dpwssd_epi32(wide, _mm512_maddubs_epi16(nib[c], _mm512_loadu_si512((const void *)(q + 64 * c))), scale16[c]);
+            const __m256i sumi = _mm256_add_epi32(_mm512_castsi512_si256(wide), _mm512_extracti64x4_epi64(wide, 1));
+#else
             __m256i sumi = _mm256_setzero_si256();
             for (int c = 0; c < 4; c++) {
                 const __m256i p_lo = _mm256_maddubs_epi16(lo[c], _mm256_loadu_si256((const __m256i *)(q + 64 * c)));
@@ -222,6 +246,7 @@ static ALWAYS_INLINE void q4_K_group(const block_q4_K *x, rows_t a, int G, float
                 sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(p_lo, _mm256_set1_epi16(sc[2 * c])));
                 sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(p_hi, _mm256_set1_epi16(sc[2 * c + 1])));
             }
+#endif
             acc[t] = _mm256_fmadd_ps(lane(scales, t), _mm256_cvtepi32_ps(sumi), acc[t]);
         }
         const __m256 dmin = group_scales(half_f16c(x[b].dmin), da, G);
@@ -254,9 +279,26 @@ static ALWAYS_INLINE void q6_K_group(const block_q6_K *x, rows_t a, int G, float
             q6[4 * half + 3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(qb, 4), low4), _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, 6), two), 4));
         }
         const __m256 scales = group_scales(half_f16c(x[b].d), a.d + (size_t)b * a.stride, G);
+#ifdef LLCL_VNNI
+        // two quarters per 512-bit step; each 128-bit lane (16 values) has its own scale
+        __m512i pairs[4], scale16[4];
+        const __m512i scales_all = _mm512_castsi256_si512(sc16);
+        for (int j = 0; j < 4; j++) {
+            pairs[j] = _mm512_inserti64x4(_mm512_castsi256_si512(q6[2 * j]), q6[2 * j + 1], 1);
+            const __m512i index = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_set_m128i(_mm_set1_epi16(4 * j + 1), _mm_set1_epi16(4 * j))),
+                                                     _mm256_set_m128i(_mm_set1_epi16(4 * j + 3), _mm_set1_epi16(4 * j + 2)), 1);
+            scale16[j] = _mm512_permutexvar_epi16(index, scales_all);
+        }
+#endif
         for (int t = 0; t < G; t++) {
             const int8_t *q = a.qs + (size_t)t * a.n + 256 * b;
             const int32_t offset = hsum_i32(_mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)(a.bsums + (size_t)t * (a.n / 16) + 16 * b)), sc16));
+#ifdef LLCL_VNNI
+            __m512i wide = _mm512_setzero_si512();
+            for (int j = 0; j < 4; j++)
+                wide = _mm512_dpwssd_epi32(wide, _mm512_maddubs_epi16(pairs[j], _mm512_loadu_si512((const void *)(q + 64 * j))), scale16[j]);
+            __m256i sumi = _mm256_add_epi32(_mm512_castsi512_si256(wide), _mm512_extracti64x4_epi64(wide, 1));
+#else
             __m256i sumi = _mm256_setzero_si256();
             for (int k = 0; k < 8; k++) {
                 const __m256i p = _mm256_maddubs_epi16(q6[k], _mm256_loadu_si256((const __m256i *)(q + 32 * k)));
@@ -264,6 +306,7 @@ static ALWAYS_INLINE void q6_K_group(const block_q6_K *x, rows_t a, int G, float
                 const __m256i scale = _mm256_set_m128i(_mm_set1_epi16(sc[2 * k + 1]), _mm_set1_epi16(sc[2 * k]));
                 sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(p, scale));
             }
+#endif
             sumi = _mm256_sub_epi32(sumi, _mm256_set_epi32(0, 0, 0, 0, 0, 0, 0, 32 * offset));
             acc[t] = _mm256_fmadd_ps(lane(scales, t), _mm256_cvtepi32_ps(sumi), acc[t]);
         }
