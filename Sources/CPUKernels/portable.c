@@ -1,30 +1,37 @@
 // The dot products in plain C: the path on CPUs without AVX2, and a second oracle in tests.
+#include <math.h>
 #include "CPUKernels.h"
 #include "common.h"
 
 float llcl_dot_q4_0_q8_0_portable(int n, const void *w, const int8_t *qs, const float *d, const float *sums, int stride) {
     const block_q4_0 *x = w;
-    float acc = 0;
+    float acc = 0, offset = 0;
     for (int b = 0; b < n / 32; b++) {
         int32_t s = 0;
         for (int j = 0; j < 16; j++) {
             s += (x[b].qs[j] & 0xF) * qs[32 * b + j] + (x[b].qs[j] >> 4) * qs[32 * b + j + 16];
         }
-        // Nibbles are stored with +8: subtract 8·Σa once per block instead of per element.
-        acc += llcl_half(x[b].d) * (d[b * stride] * (float)s - 8 * sums[b * stride]);
+        // the panel kernels' float operations, in their order (fused where they fuse)
+        const float dw = llcl_half(x[b].d);
+        acc = fmaf(dw * d[b * stride], (float)s, acc);
+        // nibbles are stored with +8: subtract 8·Σ dw·(da·Σa) once at the end
+        offset = fmaf(dw, sums[b * stride], offset);
     }
-    return acc;
+    return fmaf(-8, offset, acc);
 }
 
-float llcl_dot_q8_0_q8_0_portable(int n, const void *w, const int8_t *qs, const float *d, int stride) {
+float llcl_dot_q8_0_q8_0_portable(int n, const void *w, const int8_t *qs, const float *d, const float *sums, int stride) {
     const block_q8_0 *x = w;
-    float acc = 0;
+    float acc = 0, offset = 0;
     for (int b = 0; b < n / 32; b++) {
         int32_t s = 0;
-        for (int j = 0; j < 32; j++) s += x[b].qs[j] * qs[32 * b + j];
-        acc += llcl_half(x[b].d) * d[b * stride] * (float)s;
+        // as the panel kernels: weights biased to unsigned (w + 128), the bias removed at the end
+        for (int j = 0; j < 32; j++) s += (x[b].qs[j] + 128) * qs[32 * b + j];
+        const float dw = llcl_half(x[b].d);
+        acc = fmaf(dw * d[b * stride], (float)s, acc);
+        offset = fmaf(dw, sums[b * stride], offset);
     }
-    return acc;
+    return fmaf(-128, offset, acc);
 }
 
 float llcl_dot_q4_K_q8_K_portable(int n, const void *w, const int8_t *qs, const float *d, const int16_t *bsums, int stride) {

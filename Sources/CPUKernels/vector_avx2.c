@@ -1,4 +1,5 @@
 // The kernels for AVX2 + FMA + F16C (x86-64 since 2013).
+#include <stdlib.h>
 #include "CPUKernels.h"
 #include "common.h"
 #include "variants.h"
@@ -7,4 +8,5 @@
 #define VARIANT(name) name##_avx2
 #define MAX_GROUP 4  // 16 vector registers: larger groups would spill
 #include "vector_body.h"
+#include "panel_body.h"
 #endif

@@ -1,5 +1,6 @@
 // The kernels again with AVX-512 VNNI (vpdpbusd) and the 32 vector registers of AVX-512VL,
 // chosen at run time where the CPU has them (vector.c).
+#include <stdlib.h>
 #include "CPUKernels.h"
 #include "common.h"
 #include "variants.h"
@@ -10,5 +11,6 @@
 #define VARIANT(name) name##_vnni
 #define MAX_GROUP 8  // 32 vector registers (AVX-512VL)
 #include "vector_body.h"
+#include "panel_body.h"
 #pragma clang attribute pop
 #endif

@@ -1,0 +1,216 @@
+// Q4_0 and Q8_0 weights eight rows at a time, one vector lane per row ("panels"). Included
+// once per instruction-set variant after vector_body.h.
+//
+// Each output is Σ_b fma(dw_rb · da_tb, float(Σ_block w·a), ·) over the blocks in order, in its
+// own lane: the integer block dot is exact, so every way of computing it gives the same bits.
+// A lone token (decoding) computes the eight rows' block dots with one vpdpbusd per row and adds
+// each across its lanes; prompts and batches (≥ PACK_MIN_TOKENS tokens) first repack the panel so
+// that lane r of every vpdpbusd is row r, then run every token through it: a weight is
+// unpacked once per panel instead of once per token group, and the per-block float work is
+// shared by eight rows. Both give identical results (batch invariance), and so does the
+// portable C (portable.c), which performs the same float operations one row at a time.
+
+#define PACK_MIN_TOKENS 8
+
+/// acc + Σ of u8·s8 products in 8 int32 lanes (4 byte pairs per lane).
+static ALWAYS_INLINE __m256i dot_u8s8_acc(__m256i acc, __m256i u, __m256i s) {
+#ifdef LLCL_VNNI
+    return _mm256_dpbusd_epi32(acc, u, s);
+#else
+    return _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), _mm256_set1_epi16(1)));
+#endif
+}
+
+/// Eight vectors of eight int32 → one vector of their eight sums.
+static ALWAYS_INLINE __m256i sum_rows(const __m256i v[8]) {
+    const __m256i a = _mm256_hadd_epi32(_mm256_hadd_epi32(v[0], v[1]), _mm256_hadd_epi32(v[2], v[3]));
+    const __m256i c = _mm256_hadd_epi32(_mm256_hadd_epi32(v[4], v[5]), _mm256_hadd_epi32(v[6], v[7]));
+    // a holds rows 0..3 (low 128 bits: sums of their low halves, high 128: of their high halves)
+    return _mm256_add_epi32(_mm256_permute2x128_si256(a, c, 0x20), _mm256_permute2x128_si256(a, c, 0x31));
+}
+
+/// 8×8 transpose of 32-bit elements: out[j] lane r = in[r] lane j.
+static ALWAYS_INLINE void transpose8(const __m256i v[8], __m256i out[8]) {
+    const __m256i t0 = _mm256_unpacklo_epi32(v[0], v[1]), t1 = _mm256_unpackhi_epi32(v[0], v[1]);
+    const __m256i t2 = _mm256_unpacklo_epi32(v[2], v[3]), t3 = _mm256_unpackhi_epi32(v[2], v[3]);
+    const __m256i t4 = _mm256_unpacklo_epi32(v[4], v[5]), t5 = _mm256_unpackhi_epi32(v[4], v[5]);
+    const __m256i t6 = _mm256_unpacklo_epi32(v[6], v[7]), t7 = _mm256_unpackhi_epi32(v[6], v[7]);
+    const __m256i u0 = _mm256_unpacklo_epi64(t0, t2), u1 = _mm256_unpackhi_epi64(t0, t2);
+    const __m256i u2 = _mm256_unpacklo_epi64(t1, t3), u3 = _mm256_unpackhi_epi64(t1, t3);
+    const __m256i u4 = _mm256_unpacklo_epi64(t4, t6), u5 = _mm256_unpackhi_epi64(t4, t6);
+    const __m256i u6 = _mm256_unpacklo_epi64(t5, t7), u7 = _mm256_unpackhi_epi64(t5, t7);
+    out[0] = _mm256_permute2x128_si256(u0, u4, 0x20); out[1] = _mm256_permute2x128_si256(u1, u5, 0x20);
+    out[2] = _mm256_permute2x128_si256(u2, u6, 0x20); out[3] = _mm256_permute2x128_si256(u3, u7, 0x20);
+    out[4] = _mm256_permute2x128_si256(u0, u4, 0x31); out[5] = _mm256_permute2x128_si256(u1, u5, 0x31);
+    out[6] = _mm256_permute2x128_si256(u2, u6, 0x31); out[7] = _mm256_permute2x128_si256(u3, u7, 0x31);
+}
+
+/// The F16 scales of block b of eight rows whose blocks start at `rows[r]` (`size` bytes each).
+static ALWAYS_INLINE uint16_t half_at(const uint8_t *p) { uint16_t h; memcpy(&h, p, 2); return h; }
+
+static ALWAYS_INLINE __m256 panel_scales(const uint8_t *const rows[8], int b, int size) {
+    // inserted lane by lane: a 16-byte load of eight 2-byte stores would stall store forwarding
+    const size_t at = (size_t)b * size;
+    const __m128i h = _mm_set_epi16((short)half_at(rows[7] + at), (short)half_at(rows[6] + at), (short)half_at(rows[5] + at), (short)half_at(rows[4] + at),
+                                    (short)half_at(rows[3] + at), (short)half_at(rows[2] + at), (short)half_at(rows[1] + at), (short)half_at(rows[0] + at));
+    return _mm256_cvtph_ps(h);
+}
+
+/// Per-thread packing space, grown when a wider matrix comes; kept for the thread's life.
+static _Thread_local __m256i *panel_space;
+static _Thread_local size_t panel_capacity;
+
+static __m256i *panel_buffer(size_t vectors) {
+    if (vectors > panel_capacity) {
+        free(panel_space);
+        panel_space = aligned_alloc(32, vectors * sizeof(__m256i));
+        panel_capacity = panel_space ? vectors : 0;
+    }
+    return panel_space;
+}
+
+static ALWAYS_INLINE __m256i q4_0_nibbles(const uint8_t *block) {
+    const __m128i raw = _mm_loadu_si128((const __m128i *)(block + 2));
+    // low nibbles are elements 0..15, high nibbles 16..31
+    return _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(raw, 4), raw), _mm256_set1_epi8(0xF));
+}
+
+/// While a panel reads block b of its eight rows, fetch the matching stretch of the next panel
+/// (the next eight rows, contiguous in memory): reading eight rows side by side gives the
+/// hardware prefetchers eight short streams that each end after one panel, and the misses at
+/// every panel start would otherwise dominate decoding. A prefetch past the end does no harm.
+static ALWAYS_INLINE void prefetch_next_panel(const uint8_t *panel, size_t row_bytes, int b, int block_bytes) {
+    const uint8_t *next = panel + 8 * row_bytes + (size_t)b * 8 * block_bytes;
+    for (int line = 0; line < 8 * block_bytes; line += 64) _mm_prefetch((const char *)next + line, _MM_HINT_T0);
+}
+
+/// Writes lanes 0..rows-1 of v to out[r].
+static ALWAYS_INLINE void store_rows(__m256 v, int rows, float *out) {
+    if (rows == 8) { _mm256_storeu_ps(out, v); return; }
+    float lanes[8];
+    _mm256_storeu_ps(lanes, v);
+    for (int r = 0; r < rows; r++) out[r] = lanes[r];
+}
+
+void VARIANT(llcl_panel_q4_0)(int n, const void *w, size_t row_bytes, int rows, int tokens, const int8_t *qs, const float *d,
+                              const float *sums, int stride, float *out, size_t out_stride) {
+    const int nb = n / 32;
+    const uint8_t *x[8];
+    for (int r = 0; r < 8; r++) x[r] = (const uint8_t *)w + (size_t)(r < rows ? r : rows - 1) * row_bytes;  // pad with the last row
+    __m256i *packed = tokens >= PACK_MIN_TOKENS ? panel_buffer((size_t)nb * 9) : NULL;
+    if (packed) {
+        for (int b = 0; b < nb; b++) {
+            prefetch_next_panel(x[0], row_bytes, b, 18);
+            __m256i v[8];
+            for (int r = 0; r < 8; r++) v[r] = q4_0_nibbles(x[r] + (size_t)b * 18);
+            transpose8(v, packed + 9 * b);  // vector j, lane r: row r's values 4j..4j+3
+            packed[9 * b + 8] = _mm256_castps_si256(panel_scales(x, b, 18));
+        }
+    }
+    for (int t = 0; t < tokens; t++) {
+        const int8_t *q = qs + (size_t)t * n;
+        __m256 acc = _mm256_setzero_ps(), offset = _mm256_setzero_ps();
+        for (int b = 0; b < nb; b++) {
+            __m256i dot;
+            __m256 dw;
+            if (packed) {
+                const int32_t *a = (const int32_t *)(q + 32 * b);
+                dot = _mm256_setzero_si256();
+                for (int j = 0; j < 8; j++) dot = dot_u8s8_acc(dot, packed[9 * b + j], _mm256_set1_epi32(a[j]));
+                dw = _mm256_castsi256_ps(packed[9 * b + 8]);
+            } else {
+                prefetch_next_panel(x[0], row_bytes, b, 18);
+                const __m256i a = _mm256_loadu_si256((const __m256i *)(q + 32 * b));
+                __m256i v[8];
+                for (int r = 0; r < 8; r++) v[r] = dot_u8s8_acc(_mm256_setzero_si256(), q4_0_nibbles(x[r] + (size_t)b * 18), a);
+                dot = sum_rows(v);
+                dw = panel_scales(x, b, 18);
+            }
+            acc = _mm256_fmadd_ps(_mm256_mul_ps(dw, _mm256_set1_ps(d[(size_t)b * stride + t])), _mm256_cvtepi32_ps(dot), acc);
+            // nibbles carry +8: Σ dw·(da·Σa) is taken out at the end
+            offset = _mm256_fmadd_ps(dw, _mm256_set1_ps(sums[(size_t)b * stride + t]), offset);
+        }
+        store_rows(_mm256_fnmadd_ps(_mm256_set1_ps(8), offset, acc), rows, out + (size_t)t * out_stride);
+    }
+}
+
+/// Σ of the 32 signed bytes at q (exact).
+static ALWAYS_INLINE int32_t byte_sum(const int8_t *q) {
+    const __m256i pairs = _mm256_maddubs_epi16(_mm256_set1_epi8(1), _mm256_loadu_si256((const __m256i *)q));
+    return hsum_i32(_mm256_madd_epi16(pairs, _mm256_set1_epi16(1)));
+}
+
+void VARIANT(llcl_panel_q8_0)(int n, const void *w, size_t row_bytes, int rows, int tokens, const int8_t *qs, const float *d,
+                              const float *sums, int stride, float *out, size_t out_stride) {
+    const int nb = n / 32;
+    const uint8_t *x[8];
+    for (int r = 0; r < 8; r++) x[r] = (const uint8_t *)w + (size_t)(r < rows ? r : rows - 1) * row_bytes;
+    // The block dot is taken with the weights biased to unsigned bytes, Σ (w + 128)·a, the
+    // operands vpdpbusd multiplies; the 128·Σa this adds is taken out at the end through the
+    // activation block sums, as Q4_0's +8. Without VNNI (vpmaddubsw would saturate on w + 128)
+    // the same integer is formed as Σ w·a (by |w| and a with w's sign) + 128·Σa.
+#ifdef LLCL_VNNI
+    enum { per_block = 9 };
+    const __m256i bias = _mm256_set1_epi8((char)0x80);
+#else
+    enum { per_block = 17 };
+#endif
+    __m256i *packed = tokens >= PACK_MIN_TOKENS ? panel_buffer((size_t)nb * per_block) : NULL;
+    if (packed) {
+        for (int b = 0; b < nb; b++) {
+            prefetch_next_panel(x[0], row_bytes, b, 34);
+            __m256i v[8];
+            for (int r = 0; r < 8; r++) v[r] = _mm256_loadu_si256((const __m256i *)(x[r] + (size_t)b * 34 + 2));
+#ifdef LLCL_VNNI
+            for (int r = 0; r < 8; r++) v[r] = _mm256_xor_si256(v[r], bias);
+            transpose8(v, packed + per_block * b);
+#else
+            __m256i m[8];
+            for (int r = 0; r < 8; r++) m[r] = _mm256_sign_epi8(v[r], v[r]);
+            transpose8(m, packed + per_block * b);
+            transpose8(v, packed + per_block * b + 8);
+#endif
+            packed[per_block * b + per_block - 1] = _mm256_castps_si256(panel_scales(x, b, 34));
+        }
+    }
+    for (int t = 0; t < tokens; t++) {
+        const int8_t *q = qs + (size_t)t * n;
+        __m256 acc = _mm256_setzero_ps(), offset = _mm256_setzero_ps();
+        for (int b = 0; b < nb; b++) {
+            __m256i dot;
+            __m256 dw;
+            if (packed) {
+                const int32_t *a = (const int32_t *)(q + 32 * b);
+                const __m256i *p = packed + per_block * b;
+                dot = _mm256_setzero_si256();
+#ifdef LLCL_VNNI
+                for (int j = 0; j < 8; j++) dot = dot_u8s8_acc(dot, p[j], _mm256_set1_epi32(a[j]));
+#else
+                for (int j = 0; j < 8; j++) dot = dot_u8s8_acc(dot, p[j], _mm256_sign_epi8(_mm256_set1_epi32(a[j]), p[8 + j]));
+                dot = _mm256_add_epi32(dot, _mm256_set1_epi32(128 * byte_sum(q + 32 * b)));
+#endif
+                dw = _mm256_castsi256_ps(p[per_block - 1]);
+            } else {
+                prefetch_next_panel(x[0], row_bytes, b, 34);
+                const __m256i a = _mm256_loadu_si256((const __m256i *)(q + 32 * b));
+                __m256i v[8];
+                for (int r = 0; r < 8; r++) {
+                    const __m256i wr = _mm256_loadu_si256((const __m256i *)(x[r] + (size_t)b * 34 + 2));
+#ifdef LLCL_VNNI
+                    v[r] = dot_u8s8_acc(_mm256_setzero_si256(), _mm256_xor_si256(wr, bias), a);
+#else
+                    v[r] = dot_u8s8_acc(_mm256_setzero_si256(), _mm256_sign_epi8(wr, wr), _mm256_sign_epi8(a, wr));
+#endif
+                }
+                dot = sum_rows(v);
+#ifndef LLCL_VNNI
+                dot = _mm256_add_epi32(dot, _mm256_set1_epi32(128 * byte_sum(q + 32 * b)));
+#endif
+                dw = panel_scales(x, b, 34);
+            }
+            acc = _mm256_fmadd_ps(_mm256_mul_ps(dw, _mm256_set1_ps(d[(size_t)b * stride + t])), _mm256_cvtepi32_ps(dot), acc);
+            offset = _mm256_fmadd_ps(dw, _mm256_set1_ps(sums[(size_t)b * stride + t]), offset);
+        }
+        store_rows(_mm256_fnmadd_ps(_mm256_set1_ps(128), offset, acc), rows, out + (size_t)t * out_stride);
+    }
+}
