@@ -12,17 +12,25 @@ import XCTest
 final class ParallelSamplerTests: XCTestCase {
     static let shape = ModelSynthesizer.Shape(dim: 64, layers: 2, heads: 4, kvHeads: 2, ffnDim: 96, vocabSize: 700, contextLength: 128)
 
-    func makeModel() throws -> (Transformer<CPUBackend>, any Tokenizer) {
-        let w = try ModelSynthesizer(shape: Self.shape, type: .q8_0, seed: 7)
+    func makeModel(type: TensorType = .q8_0, mode: CPUBackend.Mode = .fast) throws -> (Transformer<CPUBackend>, any Tokenizer) {
+        let w = try ModelSynthesizer(shape: Self.shape, type: type, seed: 7)
             .makeWriter(tokenizer: ModelSynthesizer.builtinByteVocabulary(size: Self.shape.vocabSize))
-        let path = try Fixtures.temporaryDirectory().appendingPathComponent("m.gguf").path
+        let path = try Fixtures.temporaryDirectory().appendingPathComponent("m-\(type)-\(mode).gguf").path
         try w.write(to: path)
         let gguf = try GGUFFile(path: path)
-        return (try Transformer(gguf: gguf, backend: CPUBackend(threads: 2), cacheCells: 128), try loadTokenizer(from: gguf))
+        return (try Transformer(gguf: gguf, backend: CPUBackend(mode: mode, threads: 2), cacheCells: 128), try loadTokenizer(from: gguf))
     }
 
+    /// F32 activations, and the 8-bit-activation kernels the CLI uses by default (a batch of 16
+    /// takes the packed panels, a lone sample the decoding path).
     func testBatchInvarianceN16() throws {
-        let (model, tokenizer) = try makeModel()
+        for (type, mode) in [(TensorType.q8_0, CPUBackend.Mode.fast), (.q8_0, .quantized), (.q4_0, .quantized)] {
+            try checkBatchInvariance(type: type, mode: mode)
+        }
+    }
+
+    func checkBatchInvariance(type: TensorType, mode: CPUBackend.Mode) throws {
+        let (model, tokenizer) = try makeModel(type: type, mode: mode)
         let prompt = try tokenizer.encode("Q: 12+34=?\nA:")
         let settings = SamplerSettings(temperature: 1.0, topK: 0, topP: 1, minP: 0)
         let sampler = ParallelSampler(model: model, tokenizer: tokenizer, settings: settings)
@@ -33,8 +41,8 @@ final class ParallelSamplerTests: XCTestCase {
         }
         XCTAssertEqual(runs[0].map(\.index), Array(0..<16))
         for run in runs.dropFirst() {
-            XCTAssertEqual(run.map(\.tokens), runs[0].map(\.tokens), "tokens must not depend on the batch size")
-            XCTAssertEqual(run.map(\.logprobs), runs[0].map(\.logprobs))
+            XCTAssertEqual(run.map(\.tokens), runs[0].map(\.tokens), "\(type) \(mode): tokens must not depend on the batch size")
+            XCTAssertEqual(run.map(\.logprobs), runs[0].map(\.logprobs), "\(type) \(mode)")
         }
         // Samples in a batch are really different streams, and one sample alone matches too.
         XCTAssertGreaterThan(Set(runs[0].map(\.tokens)).count, 8)
