@@ -4,13 +4,16 @@
 // Each output is Σ_b fma(dw_rb · da_tb, float(Σ_block w·a), ·) over the blocks in order, in its
 // own lane: the integer block dot is exact, so every way of computing it gives the same bits.
 // A lone token (decoding) computes the eight rows' block dots with one vpdpbusd per row and adds
-// each across its lanes; prompts and batches (≥ PACK_MIN_TOKENS tokens) first repack the panel so
+// each across its lanes; prompts and batches (two tokens or more) first repack the panel so
 // that lane r of every vpdpbusd is row r, then run every token through it: a weight is
 // unpacked once per panel instead of once per token group, and the per-block float work is
 // shared by eight rows. Both give identical results (batch invariance), and so does the
 // portable C (portable.c), which performs the same float operations one row at a time.
 
-#define PACK_MIN_TOKENS 8
+#define PACK_MIN_TOKENS 2
+#ifndef PREFETCH_PANELS
+#define PREFETCH_PANELS 1
+#endif
 
 /// acc + Σ of u8·s8 products in 8 int32 lanes (4 byte pairs per lane).
 static ALWAYS_INLINE __m256i dot_u8s8_acc(__m256i acc, __m256i u, __m256i s) {
@@ -80,7 +83,7 @@ static ALWAYS_INLINE __m256i q4_0_nibbles(const uint8_t *block) {
 /// hardware prefetchers eight short streams that each end after one panel, and the misses at
 /// every panel start would otherwise dominate decoding. A prefetch past the end does no harm.
 static ALWAYS_INLINE void prefetch_next_panel(const uint8_t *panel, size_t row_bytes, int b, int block_bytes) {
-    const uint8_t *next = panel + 8 * row_bytes + (size_t)b * 8 * block_bytes;
+    const uint8_t *next = panel + PREFETCH_PANELS * 8 * row_bytes + (size_t)b * 8 * block_bytes;
     for (int line = 0; line < 8 * block_bytes; line += 64) _mm_prefetch((const char *)next + line, _MM_HINT_T0);
 }
 
