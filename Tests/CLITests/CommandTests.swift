@@ -216,14 +216,46 @@ final class CommandTests: XCTestCase {
         let rows = try XCTUnwrap(try r.json() as? [[String: Any]], "\(r)")
         XCTAssertEqual(rows.compactMap { $0["test"] as? String }, ["pp16", "tg4"])
         for row in rows {
-            for key in ["test", "n_prompt", "n_gen", "batch", "threads", "backend", "tokens_per_second", "stddev"] {
+            for key in ["test", "n_prompt", "n_gen", "batch", "threads", "backend", "tokens_per_second", "stddev", "peak_rss_bytes", "kv_bytes"] {
                 XCTAssertNotNil(row[key], "\(key) missing in \(row)")
             }
+            // the mapped weights are resident once read, so the peak covers at least the file
+            XCTAssertGreaterThanOrEqual(row["peak_rss_bytes"] as? Int ?? 0, (try FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0)
             XCTAssertGreaterThan(row["tokens_per_second"] as? Double ?? 0, 0)
             XCTAssertEqual(row["backend"] as? String, "cpu")
         }
         XCTAssertEqual(rows[0]["n_prompt"] as? Int, 16)
         XCTAssertEqual(rows[1]["n_gen"] as? Int, 4)
         XCTAssertEqual(r.stdout.split(separator: "\n").count, 1, "JSON mode prints only the array")
+    }
+
+    // MARK: machine, perf-report
+
+    func testMachineAndPerfReport() throws {
+        let machine = try CLI.ok(["machine", "-t", "1", "--size-mib", "64", "--json"])
+        let limits = try XCTUnwrap(try machine.json() as? [String: Any], "\(machine)")
+        for key in ["readGBPerSecond", "f32GFLOPs", "int8GOPs"] { XCTAssertGreaterThan(limits[key] as? Double ?? 0, 0, key) }
+        let machinePath = dir.appendingPathComponent("machine.json").path
+        try machine.stdout.write(toFile: machinePath, atomically: true, encoding: .utf8)
+
+        let model = try CLIFixtures.synthesize(["--type", "Q4_0"], in: dir)
+        let ours = dir.appendingPathComponent("ours.json").path
+        try CLI.ok(["bench", "-m", model, "-p", "8", "-n", "2", "-r", "1", "--json"]).stdout.write(toFile: ours, atomically: true, encoding: .utf8)
+        // llama-bench's field names, as its `-o json` writes them
+        let theirs = dir.appendingPathComponent("theirs.json").path
+        let size = try XCTUnwrap(FileManager.default.attributesOfItem(atPath: model)[.size] as? Int)
+        let reference = #"[{"model_filename": "MODEL", "n_prompt": 8, "n_gen": 0, "avg_ts": 100.0, "stddev_ts": 1.0, "model_size": SIZE, "model_n_params": 1000}]"#
+        try reference.replacingOccurrences(of: "MODEL", with: model).replacingOccurrences(of: "SIZE", with: "\(size)")
+            .write(toFile: theirs, atomically: true, encoding: .utf8)
+        let out = dir.appendingPathComponent("report").path
+        let report = try CLI.ok(["perf-report", "--machine", machinePath, "--ours", ours, "--llamacpp", theirs, "--out", out])
+        XCTAssertTrue(report.stdout.contains("| synth.gguf | pp8 |"), "\(report)")
+        XCTAssertTrue(report.stdout.contains("100.00 ± 1.00"), "llama.cpp's figure beside ours: \(report)")
+        XCTAssertTrue(FileManager.default.fileExists(atPath: out + "/roofline.svg"))
+        XCTAssertTrue(FileManager.default.fileExists(atPath: out + "/table.md"))
+
+        try CLI.fails(["machine", "--size-mib", "1"], mentioning: ["size-mib"])
+        try CLI.fails(["perf-report", "--machine", machinePath, "--ours", dir.appendingPathComponent("missing.json").path, "--out", out])
+        try CLI.fails(["perf-report", "--machine", machinePath, "--ours", machinePath, "--out", out], mentioning: ["array"])
     }
 }
