@@ -35,24 +35,20 @@ final class QuantizedMatmul {
         }
         let type = w.source.type, n = Int32(D), stride = Int32(T)
         Tiling.forEachTile(rows: O, tokens: T, bytesPerToken: D + D / 8, pool: pool) { rows, t0, count in
-            // `count` tokens from t0 against each row: each weight block is unpacked once per token group (K-quants) or panel (Q4_0, Q8_0)
+            // `count` tokens from t0 against each row; with two or more, each panel is unpacked once
             let tokens = Int32(count), qt = q + t0 * D, dt = d + t0, st = s + t0, bst = bs + t0 * (D / 16)
             let column = out + t0 * O
-            switch type {
-            case .q4_0, .q8_0:
-                // panels of eight rows, one vector lane per row
-                var o = rows.lowerBound
-                while o < rows.upperBound {
-                    let count = Int32(min(8, rows.upperBound - o))
-                    if type == .q4_0 {
-                        llcl_panel_q4_0(n, w.row(o), w.rowBytes, count, tokens, qt, dt, st, stride, column + o, O)
-                    } else {
-                        llcl_panel_q8_0(n, w.row(o), w.rowBytes, count, tokens, qt, dt, st, stride, column + o, O)
-                    }
-                    o += 8
+            // panels of eight rows, one vector lane per row
+            var o = rows.lowerBound
+            while o < rows.upperBound {
+                let count = Int32(min(8, rows.upperBound - o)), row = w.row(o), target = column + o
+                switch type {
+                case .q4_0: llcl_panel_q4_0(n, row, w.rowBytes, count, tokens, qt, dt, st, stride, target, O)
+                case .q8_0: llcl_panel_q8_0(n, row, w.rowBytes, count, tokens, qt, dt, st, stride, target, O)
+                case .q4_K: llcl_panel_q4_K(n, row, w.rowBytes, count, tokens, qt, dt, bst, stride, target, O)
+                default: llcl_panel_q6_K(n, row, w.rowBytes, count, tokens, qt, dt, bst, stride, target, O)
                 }
-            case .q4_K: for o in rows { llcl_matvec_q4_K(n, w.row(o), tokens, qt, dt, bst, stride, column + o, O) }
-            default: for o in rows { llcl_matvec_q6_K(n, w.row(o), tokens, qt, dt, bst, stride, column + o, O) }
+                o += 8
             }
         }
     }

@@ -55,4 +55,22 @@ static inline void llcl_scale_min_k4(int j, const uint8_t *q, uint8_t *scale, ui
     }
 }
 
+/// All eight (scale, min) pairs of a Q4_K block at once, by 32-bit word operations on the
+/// 12 packed bytes: bytes 0–3 hold the low 6 bits of scales 0–3 (top 2 bits: high bits of
+/// scales 4–7), bytes 4–7 the same for mins, bytes 8–11 the low 4 bits of scales 4–7 (low
+/// nibbles) and mins 4–7 (high nibbles). Same results as llcl_scale_min_k4 for every j.
+static inline void llcl_scales_mins_k4(const uint8_t *q, uint8_t scales[8], uint8_t mins[8]) {
+    uint32_t word[3];
+    memcpy(word, q, 12);
+    const uint32_t low6 = 0x3F3F3F3Fu, low4 = 0x0F0F0F0Fu, low2 = 0x03030303u;
+    const uint32_t out[4] = {
+        word[0] & low6,                                          // scales 0..3
+        (word[2] & low4) | (((word[0] >> 6) & low2) << 4),       // scales 4..7
+        word[1] & low6,                                          // mins 0..3
+        ((word[2] >> 4) & low4) | (((word[1] >> 6) & low2) << 4) // mins 4..7
+    };
+    memcpy(scales, out, 8);
+    memcpy(mins, out + 2, 8);
+}
+
 #endif

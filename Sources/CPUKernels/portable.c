@@ -36,7 +36,7 @@ float llcl_dot_q8_0_q8_0_portable(int n, const void *w, const int8_t *qs, const 
 
 float llcl_dot_q4_K_q8_K_portable(int n, const void *w, const int8_t *qs, const float *d, const int16_t *bsums, int stride) {
     const block_q4_K *x = w;
-    float acc = 0;
+    float acc = 0, mins = 0;
     for (int b = 0; b < n / 256; b++) {
         const int8_t *a = qs + 256 * b;
         const int16_t *bs = bsums + 16 * b;
@@ -51,9 +51,12 @@ float llcl_dot_q4_K_q8_K_portable(int n, const void *w, const int8_t *qs, const 
             sumq += sc * s;
             summ += m * (bs[2 * sb] + bs[2 * sb + 1]);
         }
-        acc += d[b * stride] * (llcl_half(x[b].d) * (float)sumq - llcl_half(x[b].dmin) * (float)summ);
+        // the panel kernels' float operations, in their order
+        const float da = d[b * stride];
+        acc = fmaf(llcl_half(x[b].d) * da, (float)sumq, acc);
+        mins = fmaf(llcl_half(x[b].dmin) * da, (float)summ, mins);
     }
-    return acc;
+    return acc - mins;
 }
 
 float llcl_dot_q6_K_q8_K_portable(int n, const void *w, const int8_t *qs, const float *d, const int16_t *bsums, int stride) {
@@ -69,7 +72,7 @@ float llcl_dot_q6_K_q8_K_portable(int n, const void *w, const int8_t *qs, const 
             const int8_t *y = a + 128 * half;
             for (int l = 0; l < 32; l++) {
                 const int g = l / 16;
-                // 6-bit values stored with +32; the offset is taken out below through bsums.
+                // 6-bit values stored with +32; the offset is taken out below through bsums
                 sum += sc[g] * ((ql[l] & 0xF) | ((qh[l] & 3) << 4)) * y[l];
                 sum += sc[g + 2] * ((ql[l + 32] & 0xF) | (((qh[l] >> 2) & 3) << 4)) * y[l + 32];
                 sum += sc[g + 4] * ((ql[l] >> 4) | (((qh[l] >> 4) & 3) << 4)) * y[l + 64];
@@ -78,7 +81,7 @@ float llcl_dot_q6_K_q8_K_portable(int n, const void *w, const int8_t *qs, const 
         }
         int32_t offset = 0;
         for (int g = 0; g < 16; g++) offset += x[b].scales[g] * bs[g];
-        acc += d[b * stride] * llcl_half(x[b].d) * (float)(sum - 32 * offset);
+        acc = fmaf(llcl_half(x[b].d) * d[b * stride], (float)(sum - 32 * offset), acc);
     }
     return acc;
 }

@@ -17,11 +17,17 @@ static void portable_panel_q8_0(int n, const void *w, size_t row_bytes, int rows
         for (int r = 0; r < rows; r++)
             out[t * out_stride + r] = llcl_dot_q8_0_q8_0_portable(n, (const char *)w + r * row_bytes, qs + (size_t)t * n, d + t, sums + t, stride);
 }
-static void portable_matvec_q4_K(int n, const void *w, int tokens, const int8_t *qs, const float *d, const int16_t *bsums, int stride, float *out, size_t out_stride) {
-    for (int t = 0; t < tokens; t++) out[t * out_stride] = llcl_dot_q4_K_q8_K_portable(n, w, qs + (size_t)t * n, d + t, bsums + (size_t)t * (n / 16), stride);
+static void portable_panel_q4_K(int n, const void *w, size_t row_bytes, int rows, int tokens, const int8_t *qs, const float *d, const int16_t *bsums,
+                                int stride, float *out, size_t out_stride) {
+    for (int t = 0; t < tokens; t++)
+        for (int r = 0; r < rows; r++)
+            out[t * out_stride + r] = llcl_dot_q4_K_q8_K_portable(n, (const char *)w + r * row_bytes, qs + (size_t)t * n, d + t, bsums + (size_t)t * (n / 16), stride);
 }
-static void portable_matvec_q6_K(int n, const void *w, int tokens, const int8_t *qs, const float *d, const int16_t *bsums, int stride, float *out, size_t out_stride) {
-    for (int t = 0; t < tokens; t++) out[t * out_stride] = llcl_dot_q6_K_q8_K_portable(n, w, qs + (size_t)t * n, d + t, bsums + (size_t)t * (n / 16), stride);
+static void portable_panel_q6_K(int n, const void *w, size_t row_bytes, int rows, int tokens, const int8_t *qs, const float *d, const int16_t *bsums,
+                                int stride, float *out, size_t out_stride) {
+    for (int t = 0; t < tokens; t++)
+        for (int r = 0; r < rows; r++)
+            out[t * out_stride + r] = llcl_dot_q6_K_q8_K_portable(n, (const char *)w + r * row_bytes, qs + (size_t)t * n, d + t, bsums + (size_t)t * (n / 16), stride);
 }
 static void portable_matvec_f16(int n, const uint16_t *w, int tokens, const float *x, float *out, size_t out_stride) {
     for (int t = 0; t < tokens; t++) out[t * out_stride] = llcl_dot_f16_f32_portable(n, w, x + (size_t)t * n);
@@ -49,8 +55,9 @@ int llcl_use_kernel_variant(int variant) {
     return active;
 }
 
-#define DISPATCH_KIND(kind, name, args)                \
-    switch (llcl_kernel_variant()) {                   \
+#define DISPATCH_KIND(kind, name, args) DISPATCH_VARIANT(llcl_kernel_variant(), kind, name, args)
+#define DISPATCH_VARIANT(variant, kind, name, args)    \
+    switch (variant) {                                 \
     case 2: llcl_##kind##_##name##_vnni args; break;   \
     case 1: llcl_##kind##_##name##_avx2 args; break;   \
     default: portable_##kind##_##name args;            \
@@ -62,10 +69,18 @@ int llcl_kernel_variant(void) { return 0; }
 int llcl_use_kernel_variant(int variant) { (void)variant; return 0; }
 
 #define DISPATCH_KIND(kind, name, args) portable_##kind##_##name args;
+#define DISPATCH_VARIANT(variant, kind, name, args) portable_##kind##_##name args;
 
 #endif
 
 #define DISPATCH(name, args) DISPATCH_KIND(matvec, name, args)
+
+/// K-quant decoding (one token) runs the AVX2 copy even where VNNI exists: it measured faster on
+/// Zen 4, and every copy gives the same bits.
+static inline int k_quant_variant(int tokens) {
+    const int variant = llcl_kernel_variant();
+    return variant == 2 && tokens < 2 ? 1 : variant;
+}
 
 void llcl_panel_q4_0(int n, const void *w, size_t row_bytes, int rows, int tokens, const int8_t *qs, const float *d, const float *sums,
                      int stride, float *out, size_t out_stride) {
@@ -75,11 +90,13 @@ void llcl_panel_q8_0(int n, const void *w, size_t row_bytes, int rows, int token
                      float *out, size_t out_stride) {
     DISPATCH_KIND(panel, q8_0, (n, w, row_bytes, rows, tokens, qs, d, sums, stride, out, out_stride))
 }
-void llcl_matvec_q4_K(int n, const void *w, int tokens, const int8_t *qs, const float *d, const int16_t *bsums, int stride, float *out, size_t out_stride) {
-    DISPATCH(q4_K, (n, w, tokens, qs, d, bsums, stride, out, out_stride))
+void llcl_panel_q4_K(int n, const void *w, size_t row_bytes, int rows, int tokens, const int8_t *qs, const float *d, const int16_t *bsums,
+                     int stride, float *out, size_t out_stride) {
+    DISPATCH_VARIANT(k_quant_variant(tokens), panel, q4_K, (n, w, row_bytes, rows, tokens, qs, d, bsums, stride, out, out_stride))
 }
-void llcl_matvec_q6_K(int n, const void *w, int tokens, const int8_t *qs, const float *d, const int16_t *bsums, int stride, float *out, size_t out_stride) {
-    DISPATCH(q6_K, (n, w, tokens, qs, d, bsums, stride, out, out_stride))
+void llcl_panel_q6_K(int n, const void *w, size_t row_bytes, int rows, int tokens, const int8_t *qs, const float *d, const int16_t *bsums,
+                     int stride, float *out, size_t out_stride) {
+    DISPATCH_VARIANT(k_quant_variant(tokens), panel, q6_K, (n, w, row_bytes, rows, tokens, qs, d, bsums, stride, out, out_stride))
 }
 void llcl_matvec_f16(int n, const uint16_t *w, int tokens, const float *x, float *out, size_t out_stride) {
     DISPATCH(f16, (n, w, tokens, x, out, out_stride))
@@ -92,10 +109,10 @@ float llcl_dot_q8_0_q8_0(int n, const void *w, const int8_t *qs, const float *d,
     float out; llcl_panel_q8_0(n, w, 0, 1, 1, qs, d, sums, 1, &out, 1); return out;
 }
 float llcl_dot_q4_K_q8_K(int n, const void *w, const int8_t *qs, const float *d, const int16_t *bsums) {
-    float out; llcl_matvec_q4_K(n, w, 1, qs, d, bsums, 1, &out, 1); return out;
+    float out; llcl_panel_q4_K(n, w, 0, 1, 1, qs, d, bsums, 1, &out, 1); return out;
 }
 float llcl_dot_q6_K_q8_K(int n, const void *w, const int8_t *qs, const float *d, const int16_t *bsums) {
-    float out; llcl_matvec_q6_K(n, w, 1, qs, d, bsums, 1, &out, 1); return out;
+    float out; llcl_panel_q6_K(n, w, 0, 1, 1, qs, d, bsums, 1, &out, 1); return out;
 }
 float llcl_dot_f16_f32(int n, const uint16_t *w, const float *x) {
     float out; llcl_matvec_f16(n, w, 1, x, &out, 1); return out;

@@ -9,4 +9,5 @@
 #define MAX_GROUP 4  // 16 vector registers: larger groups would spill
 #include "vector_body.h"
 #include "panel_body.h"
+#include "panel_k_body.h"
 #endif

@@ -12,5 +12,6 @@
 #define MAX_GROUP 8  // 32 vector registers (AVX-512VL)
 #include "vector_body.h"
 #include "panel_body.h"
+#include "panel_k_body.h"
 #pragma clang attribute pop
 #endif

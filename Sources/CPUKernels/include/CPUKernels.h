@@ -37,21 +37,21 @@ float llcl_dot_q6_K_q8_K(int n, const void *w, const int8_t *qs, const float *d,
 /// Σ w·x with F16 weights and F32 activations, F32 accumulation (no activation rounding).
 float llcl_dot_f16_f32(int n, const uint16_t *w, const float *x);
 
-/// One weight row against `tokens` activation rows: out[t · out_stride] = Σ w·x_t. Token t's
-/// values are at qs + t·n, its bsums at bsums + t·n/16; scales and sums are block-major,
-/// d[b·stride + t] (as quantized with that stride; stride ≥ tokens, so that a call can take a
-/// slice of a larger batch). Weight blocks are unpacked once per
-/// group of tokens; each token's result has the same bits as the single-token call.
-void llcl_matvec_q4_K(int n, const void *w, int tokens, const int8_t *qs, const float *d, const int16_t *bsums, int stride, float *out, size_t out_stride);
-void llcl_matvec_q6_K(int n, const void *w, int tokens, const int8_t *qs, const float *d, const int16_t *bsums, int stride, float *out, size_t out_stride);
-/// Q4_0 and Q8_0: `rows` ≤ 8 weight rows (row r at w + r·row_bytes) against `tokens` activation
-/// rows, laid out as above: out[t · out_stride + r] = Σ w_r·x_t. With 8 or more tokens the
-/// panel is repacked once so that each vector lane is one row; results are the same bits as
-/// one row and one token at a time, and as the portable dot products.
+/// `rows` ≤ 8 weight rows (row r at w + r·row_bytes) against `tokens` activation rows:
+/// out[t · out_stride + r] = Σ w_r·x_t. Token t's values are at qs + t·n, its bsums (Q8_K) at
+/// bsums + t·n/16; block scales and Q8_0 block sums are block-major, d[b·stride + t] (as
+/// quantized with that stride; stride ≥ tokens, so that a call can take a slice of a batch).
+/// With two tokens or more the panel is repacked once so that each vector lane is one row;
+/// results are the same bits as one row and one token at a time, and as the portable dot
+/// products, whatever the kernel variant.
 void llcl_panel_q4_0(int n, const void *w, size_t row_bytes, int rows, int tokens, const int8_t *qs, const float *d, const float *sums,
                      int stride, float *out, size_t out_stride);
 void llcl_panel_q8_0(int n, const void *w, size_t row_bytes, int rows, int tokens, const int8_t *qs, const float *d, const float *sums, int stride,
                      float *out, size_t out_stride);
+void llcl_panel_q4_K(int n, const void *w, size_t row_bytes, int rows, int tokens, const int8_t *qs, const float *d, const int16_t *bsums,
+                     int stride, float *out, size_t out_stride);
+void llcl_panel_q6_K(int n, const void *w, size_t row_bytes, int rows, int tokens, const int8_t *qs, const float *d, const int16_t *bsums,
+                     int stride, float *out, size_t out_stride);
 /// F16 weights against `tokens` F32 rows (row t at x + t·n).
 void llcl_matvec_f16(int n, const uint16_t *w, int tokens, const float *x, float *out, size_t out_stride);
 

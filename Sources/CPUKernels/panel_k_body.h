@@ -1,0 +1,216 @@
+// Q4_K and Q6_K weights eight rows at a time, one vector lane per row, as panel_body.h does for
+// Q4_0 and Q8_0. Per 256-value block the integer sums are exact; each output is
+// Σ_b fma(d_rb · da_tb, float(block integer), ·) in its own lane (and for Q4_K the mins
+// likewise, subtracted at the end), so the decoding path, the packed path and the portable C
+// (portable.c) give the same bits.
+
+/// The F16 at byte `offset` of block b of eight rows (block size `size`), as floats.
+static ALWAYS_INLINE __m256 panel_halves(const uint8_t *const rows[8], int b, int size, int offset) {
+    const size_t at = (size_t)b * size + offset;
+    const __m128i h = _mm_set_epi16((short)half_at(rows[7] + at), (short)half_at(rows[6] + at), (short)half_at(rows[5] + at), (short)half_at(rows[4] + at),
+                                    (short)half_at(rows[3] + at), (short)half_at(rows[2] + at), (short)half_at(rows[1] + at), (short)half_at(rows[0] + at));
+    return _mm256_cvtph_ps(h);
+}
+
+/// Fetch block b of row r of the next panel while this panel's row r is read: spread over the
+/// rows, as K-quant rows have few (large) blocks and a burst per block would overflow the
+/// outstanding-miss slots.
+static ALWAYS_INLINE void prefetch_row_block(const uint8_t *row, size_t row_bytes, int b, int size) {
+    const uint8_t *next = row + 8 * row_bytes + (size_t)b * size;
+    for (int line = 0; line < size; line += 64) _mm_prefetch((const char *)next + line, _MM_HINT_T0);
+}
+
+/// The eight sub-blocks of 32 values (0..15) of a Q4_K block, in element order.
+static ALWAYS_INLINE void q4_K_unpack(const block_q4_K *x, __m256i v[8]) {
+    const __m256i low4 = _mm256_set1_epi8(0xF);
+    for (int c = 0; c < 4; c++) {
+        const __m256i q = _mm256_loadu_si256((const __m256i *)(x->qs + 32 * c));
+        v[2 * c] = _mm256_and_si256(q, low4);
+        v[2 * c + 1] = _mm256_and_si256(_mm256_srli_epi16(q, 4), low4);
+    }
+}
+
+/// The eight quarters of 32 values (0..63, stored with +32) of a Q6_K block, in element order.
+static ALWAYS_INLINE void q6_K_unpack(const block_q6_K *x, __m256i q6[8]) {
+    const __m256i low4 = _mm256_set1_epi8(0xF), two = _mm256_set1_epi8(3);
+    for (int half = 0; half < 2; half++) {
+        const __m256i qa = _mm256_loadu_si256((const __m256i *)(x->ql + 64 * half));
+        const __m256i qb = _mm256_loadu_si256((const __m256i *)(x->ql + 64 * half + 32));
+        const __m256i h = _mm256_loadu_si256((const __m256i *)(x->qh + 32 * half));
+        q6[4 * half + 0] = _mm256_or_si256(_mm256_and_si256(qa, low4), _mm256_slli_epi16(_mm256_and_si256(h, two), 4));
+        q6[4 * half + 1] = _mm256_or_si256(_mm256_and_si256(qb, low4), _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, 2), two), 4));
+        q6[4 * half + 2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(qa, 4), low4), _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, 4), two), 4));
+        q6[4 * half + 3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(qb, 4), low4), _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, 6), two), 4));
+    }
+}
+
+/// acc + Σ over 32 values of v·a·scale in 8 int32 lanes (v unsigned ≤ 63, so that the pairs of
+/// vpmaddubsw fit in 16 bits; `scale16` holds each value's 16-bit scale, one per 128-bit lane or one in all).
+static ALWAYS_INLINE __m256i scaled_dot32(__m256i acc, __m256i v, const int8_t *a, __m256i scale16) {
+    // vpmaddwd + vpaddd rather than VNNI's vpdpwssd: the accumulation chain is then one cycle
+    // per step instead of the multiply's latency (measured faster on Zen 4)
+    const __m256i pairs = _mm256_maddubs_epi16(v, _mm256_loadu_si256((const __m256i *)a));
+    return _mm256_add_epi32(acc, _mm256_madd_epi16(pairs, scale16));
+}
+
+/// Σ_j over `count` packed vectors: lane r += row r's values 4j..4j+3 · a[4j..4j+3].
+static ALWAYS_INLINE __m256i packed_dot(const __m256i *p, const int8_t *a, int count) {
+    __m256i dot = _mm256_setzero_si256();
+    for (int j = 0; j < count; j++) {
+        int32_t group; memcpy(&group, a + 4 * j, 4);
+        dot = dot_u8s8_acc(dot, p[j], _mm256_set1_epi32(group));
+    }
+    return dot;
+}
+
+// Packed Q4_K block: 64 value vectors (8 sub-blocks × 8), 8 scale and 8 min vectors (int32 lanes), d, dmin.
+enum { Q4K_PACKED = 82 };
+
+void VARIANT(llcl_panel_q4_K)(int n, const void *w, size_t row_bytes, int rows, int tokens, const int8_t *qs, const float *d,
+                              const int16_t *bsums, int stride, float *out, size_t out_stride) {
+    const int nb = n / 256;
+    const uint8_t *x[8];
+    for (int r = 0; r < 8; r++) x[r] = (const uint8_t *)w + (size_t)(r < rows ? r : rows - 1) * row_bytes;
+    __m256i *packed = tokens >= PACK_MIN_TOKENS ? panel_buffer((size_t)nb * Q4K_PACKED) : NULL;
+    if (packed) {
+        for (int b = 0; b < nb; b++) {
+            prefetch_next_panel(x[0], row_bytes, b, 144);
+            __m256i *p = packed + (size_t)Q4K_PACKED * b;
+            __m256i v[8][8];
+            int32_t sc[8][8], m[8][8];  // [sub-block][row]
+            for (int r = 0; r < 8; r++) {
+                const block_q4_K *blk = (const block_q4_K *)(x[r] + (size_t)b * 144);
+                q4_K_unpack(blk, v[r]);
+                uint8_t s[8], mm[8];
+                llcl_scales_mins_k4(blk->scales, s, mm);
+                for (int sb = 0; sb < 8; sb++) { sc[sb][r] = s[sb]; m[sb][r] = mm[sb]; }
+            }
+            for (int sb = 0; sb < 8; sb++) {
+                const __m256i rowsv[8] = {v[0][sb], v[1][sb], v[2][sb], v[3][sb], v[4][sb], v[5][sb], v[6][sb], v[7][sb]};
+                transpose8(rowsv, p + 8 * sb);
+                p[64 + sb] = _mm256_loadu_si256((const __m256i *)sc[sb]);
+                p[72 + sb] = _mm256_loadu_si256((const __m256i *)m[sb]);
+            }
+            p[80] = _mm256_castps_si256(panel_halves(x, b, 144, 0));
+            p[81] = _mm256_castps_si256(panel_halves(x, b, 144, 2));
+        }
+    }
+    for (int t = 0; t < tokens; t++) {
+        const int8_t *q = qs + (size_t)t * n;
+        const int16_t *bs = bsums + (size_t)t * (n / 16);
+        __m256 acc = _mm256_setzero_ps(), mins = _mm256_setzero_ps();
+        for (int b = 0; b < nb; b++) {
+            const int8_t *a = q + 256 * b;
+            __m256i sums = _mm256_setzero_si256(), msum = _mm256_setzero_si256();
+            __m256 dw, dmin;
+            if (packed) {
+                const __m256i *p = packed + (size_t)Q4K_PACKED * b;
+                for (int sb = 0; sb < 8; sb++) {
+                    sums = _mm256_add_epi32(sums, _mm256_mullo_epi32(p[64 + sb], packed_dot(p + 8 * sb, a + 32 * sb, 8)));
+                    msum = _mm256_add_epi32(msum, _mm256_mullo_epi32(p[72 + sb], _mm256_set1_epi32(bs[16 * b + 2 * sb] + bs[16 * b + 2 * sb + 1])));
+                }
+                dw = _mm256_castsi256_ps(p[80]);
+                dmin = _mm256_castsi256_ps(p[81]);
+            } else {
+                __m256i per_row[8];
+                int32_t row_mins[8];
+                for (int r = 0; r < 8; r++) {
+                    prefetch_row_block(x[r], row_bytes, b, 144);
+                    const block_q4_K *blk = (const block_q4_K *)(x[r] + (size_t)b * 144);
+                    __m256i v[8];
+                    q4_K_unpack(blk, v);
+                    uint8_t sc[8], mn[8];
+                    llcl_scales_mins_k4(blk->scales, sc, mn);
+                    __m256i s = _mm256_setzero_si256();
+                    for (int sb = 0; sb < 8; sb++) s = scaled_dot32(s, v[sb], a + 32 * sb, _mm256_set1_epi16(sc[sb]));
+                    per_row[r] = s;
+                    // each min against the two sums of 16 of its sub-block
+                    const __m128i m8 = _mm_cvtepu8_epi16(_mm_loadl_epi64((const __m128i *)mn));
+                    const __m256i m16 = _mm256_set_m128i(_mm_unpackhi_epi16(m8, m8), _mm_unpacklo_epi16(m8, m8));
+                    row_mins[r] = hsum_i32(_mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)(bs + 16 * b)), m16));
+                }
+                sums = sum_rows(per_row);
+                msum = _mm256_loadu_si256((const __m256i *)row_mins);
+                dw = panel_halves(x, b, 144, 0);
+                dmin = panel_halves(x, b, 144, 2);
+            }
+            const __m256 da = _mm256_set1_ps(d[(size_t)b * stride + t]);
+            acc = _mm256_fmadd_ps(_mm256_mul_ps(dw, da), _mm256_cvtepi32_ps(sums), acc);
+            mins = _mm256_fmadd_ps(_mm256_mul_ps(dmin, da), _mm256_cvtepi32_ps(msum), mins);
+        }
+        store_rows(_mm256_sub_ps(acc, mins), rows, out + (size_t)t * out_stride);
+    }
+}
+
+// Packed Q6_K block: 64 value vectors (8 quarters × 8), 16 scale vectors (int32 lanes), d.
+enum { Q6K_PACKED = 81 };
+
+void VARIANT(llcl_panel_q6_K)(int n, const void *w, size_t row_bytes, int rows, int tokens, const int8_t *qs, const float *d,
+                              const int16_t *bsums, int stride, float *out, size_t out_stride) {
+    const int nb = n / 256;
+    const uint8_t *x[8];
+    for (int r = 0; r < 8; r++) x[r] = (const uint8_t *)w + (size_t)(r < rows ? r : rows - 1) * row_bytes;
+    __m256i *packed = tokens >= PACK_MIN_TOKENS ? panel_buffer((size_t)nb * Q6K_PACKED) : NULL;
+    if (packed) {
+        for (int b = 0; b < nb; b++) {
+            prefetch_next_panel(x[0], row_bytes, b, 210);
+            __m256i *p = packed + (size_t)Q6K_PACKED * b;
+            __m256i v[8][8];
+            int32_t sc[16][8];  // [group of 16][row]
+            for (int r = 0; r < 8; r++) {
+                const block_q6_K *blk = (const block_q6_K *)(x[r] + (size_t)b * 210);
+                q6_K_unpack(blk, v[r]);
+                for (int g = 0; g < 16; g++) sc[g][r] = blk->scales[g];
+            }
+            for (int k = 0; k < 8; k++) {
+                const __m256i rowsv[8] = {v[0][k], v[1][k], v[2][k], v[3][k], v[4][k], v[5][k], v[6][k], v[7][k]};
+                transpose8(rowsv, p + 8 * k);
+            }
+            for (int g = 0; g < 16; g++) p[64 + g] = _mm256_loadu_si256((const __m256i *)sc[g]);
+            p[80] = _mm256_castps_si256(panel_halves(x, b, 210, 208));
+        }
+    }
+    for (int t = 0; t < tokens; t++) {
+        const int8_t *q = qs + (size_t)t * n;
+        const int16_t *bs = bsums + (size_t)t * (n / 16);
+        __m256 acc = _mm256_setzero_ps();
+        for (int b = 0; b < nb; b++) {
+            const int8_t *a = q + 256 * b;
+            __m256i total;
+            __m256 dw;
+            if (packed) {
+                const __m256i *p = packed + (size_t)Q6K_PACKED * b;
+                __m256i sums = _mm256_setzero_si256(), offset = _mm256_setzero_si256();
+                for (int k = 0; k < 8; k++) {
+                    // the first four packed vectors of a quarter are its first 16 values (group 2k)
+                    sums = _mm256_add_epi32(sums, _mm256_mullo_epi32(p[64 + 2 * k], packed_dot(p + 8 * k, a + 32 * k, 4)));
+                    sums = _mm256_add_epi32(sums, _mm256_mullo_epi32(p[65 + 2 * k], packed_dot(p + 8 * k + 4, a + 32 * k + 16, 4)));
+                }
+                for (int g = 0; g < 16; g++) offset = _mm256_add_epi32(offset, _mm256_mullo_epi32(p[64 + g], _mm256_set1_epi32(bs[16 * b + g])));
+                // values carry +32: Σ sc·(u − 32)·a = Σ sc·u·a − 32·Σ sc·Σa
+                total = _mm256_sub_epi32(sums, _mm256_slli_epi32(offset, 5));
+                dw = _mm256_castsi256_ps(p[80]);
+            } else {
+                __m256i per_row[8];
+                for (int r = 0; r < 8; r++) {
+                    prefetch_row_block(x[r], row_bytes, b, 210);
+                    const block_q6_K *blk = (const block_q6_K *)(x[r] + (size_t)b * 210);
+                    __m256i v[8];
+                    q6_K_unpack(blk, v);
+                    __m256i s = _mm256_setzero_si256();
+                    for (int k = 0; k < 8; k++) {
+                        // one scale per 16 values: the low and high 128-bit lanes of the quarter
+                        s = scaled_dot32(s, v[k], a + 32 * k, _mm256_set_m128i(_mm_set1_epi16(blk->scales[2 * k + 1]), _mm_set1_epi16(blk->scales[2 * k])));
+                    }
+                    const __m256i sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)blk->scales));
+                    const int32_t offset = hsum_i32(_mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)(bs + 16 * b)), sc16));
+                    per_row[r] = _mm256_sub_epi32(s, _mm256_set_epi32(0, 0, 0, 0, 0, 0, 0, 32 * offset));
+                }
+                total = sum_rows(per_row);
+                dw = panel_halves(x, b, 210, 208);
+            }
+            acc = _mm256_fmadd_ps(_mm256_mul_ps(dw, _mm256_set1_ps(d[(size_t)b * stride + t])), _mm256_cvtepi32_ps(total), acc);
+        }
+        store_rows(acc, rows, out + (size_t)t * out_stride);
+    }
+}
