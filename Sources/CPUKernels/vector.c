@@ -63,9 +63,17 @@ int llcl_use_kernel_variant(int variant) {
     default: portable_##kind##_##name args;            \
     }
 
+/// K-quant decoding (one token) runs the AVX2 copy even where VNNI exists: it measured faster on
+/// Zen 4, and every copy gives the same bits.
+static inline int k_quant_variant(int tokens) {
+    const int variant = llcl_kernel_variant();
+    return variant == 2 && tokens < 2 ? 1 : variant;
+}
+
 #else
 
 int llcl_kernel_variant(void) { return 0; }
+#define k_quant_variant(tokens) 0
 int llcl_use_kernel_variant(int variant) { (void)variant; return 0; }
 
 #define DISPATCH_KIND(kind, name, args) portable_##kind##_##name args;
@@ -74,13 +82,6 @@ int llcl_use_kernel_variant(int variant) { (void)variant; return 0; }
 #endif
 
 #define DISPATCH(name, args) DISPATCH_KIND(matvec, name, args)
-
-/// K-quant decoding (one token) runs the AVX2 copy even where VNNI exists: it measured faster on
-/// Zen 4, and every copy gives the same bits.
-static inline int k_quant_variant(int tokens) {
-    const int variant = llcl_kernel_variant();
-    return variant == 2 && tokens < 2 ? 1 : variant;
-}
 
 void llcl_panel_q4_0(int n, const void *w, size_t row_bytes, int rows, int tokens, const int8_t *qs, const float *d, const float *sums,
                      int stride, float *out, size_t out_stride) {
