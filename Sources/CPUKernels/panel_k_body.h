@@ -12,14 +12,6 @@ static ALWAYS_INLINE __m256 panel_halves(const uint8_t *const rows[8], int b, in
     return _mm256_cvtph_ps(h);
 }
 
-/// Fetch block b of row r of the next panel while this panel's row r is read: spread over the
-/// rows, as K-quant rows have few (large) blocks and a burst per block would overflow the
-/// outstanding-miss slots.
-static ALWAYS_INLINE void prefetch_row_block(const uint8_t *row, size_t row_bytes, int b, int size) {
-    const uint8_t *next = row + 8 * row_bytes + (size_t)b * size;
-    for (int line = 0; line < size; line += 64) _mm_prefetch((const char *)next + line, _MM_HINT_T0);
-}
-
 /// The eight sub-blocks of 32 values (0..15) of a Q4_K block, in element order.
 static ALWAYS_INLINE void q4_K_unpack(const block_q4_K *x, __m256i v[8]) {
     const __m256i low4 = _mm256_set1_epi8(0xF);
@@ -95,9 +87,30 @@ void VARIANT(llcl_panel_q4_K)(int n, const void *w, size_t row_bytes, int rows, 
             p[81] = _mm256_castps_si256(panel_halves(x, b, 144, 2));
         }
     }
+    // decoding: per block, 8 rows' 8-lane sums and (after them) one vector of the 8 rows' mins
+    __m256i *row_dots = packed ? NULL : panel_buffer((size_t)nb * 9);
     for (int t = 0; t < tokens; t++) {
         const int8_t *q = qs + (size_t)t * n;
         const int16_t *bs = bsums + (size_t)t * (n / 16);
+        if (!packed) {
+            // the rows one after another (one sequential read of the panel)
+            for (int r = 0; r < 8; r++)
+                for (int b = 0; b < nb; b++) {
+                    const block_q4_K *blk = (const block_q4_K *)(x[r] + (size_t)b * 144);
+                    const int8_t *a = q + 256 * b;
+                    __m256i v[8];
+                    q4_K_unpack(blk, v);
+                    uint8_t sc[8], mn[8];
+                    llcl_scales_mins_k4(blk->scales, sc, mn);
+                    __m256i s = _mm256_setzero_si256();
+                    for (int sb = 0; sb < 8; sb++) s = scaled_dot32(s, v[sb], a + 32 * sb, _mm256_set1_epi16(sc[sb]));
+                    row_dots[8 * b + r] = s;
+                    // each min against the two sums of 16 of its sub-block
+                    const __m128i m8 = _mm_cvtepu8_epi16(_mm_loadl_epi64((const __m128i *)mn));
+                    const __m256i m16 = _mm256_set_m128i(_mm_unpackhi_epi16(m8, m8), _mm_unpacklo_epi16(m8, m8));
+                    ((int32_t *)(row_dots + (size_t)8 * nb + b))[r] = hsum_i32(_mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)(bs + 16 * b)), m16));
+                }
+        }
         __m256 acc = _mm256_setzero_ps(), mins = _mm256_setzero_ps();
         for (int b = 0; b < nb; b++) {
             const int8_t *a = q + 256 * b;
@@ -112,25 +125,8 @@ void VARIANT(llcl_panel_q4_K)(int n, const void *w, size_t row_bytes, int rows, 
                 dw = _mm256_castsi256_ps(p[80]);
                 dmin = _mm256_castsi256_ps(p[81]);
             } else {
-                __m256i per_row[8];
-                int32_t row_mins[8];
-                for (int r = 0; r < 8; r++) {
-                    prefetch_row_block(x[r], row_bytes, b, 144);
-                    const block_q4_K *blk = (const block_q4_K *)(x[r] + (size_t)b * 144);
-                    __m256i v[8];
-                    q4_K_unpack(blk, v);
-                    uint8_t sc[8], mn[8];
-                    llcl_scales_mins_k4(blk->scales, sc, mn);
-                    __m256i s = _mm256_setzero_si256();
-                    for (int sb = 0; sb < 8; sb++) s = scaled_dot32(s, v[sb], a + 32 * sb, _mm256_set1_epi16(sc[sb]));
-                    per_row[r] = s;
-                    // each min against the two sums of 16 of its sub-block
-                    const __m128i m8 = _mm_cvtepu8_epi16(_mm_loadl_epi64((const __m128i *)mn));
-                    const __m256i m16 = _mm256_set_m128i(_mm_unpackhi_epi16(m8, m8), _mm_unpacklo_epi16(m8, m8));
-                    row_mins[r] = hsum_i32(_mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)(bs + 16 * b)), m16));
-                }
-                sums = sum_rows(per_row);
-                msum = _mm256_loadu_si256((const __m256i *)row_mins);
+                sums = sum_rows(row_dots + 8 * b);
+                msum = row_dots[(size_t)8 * nb + b];
                 dw = panel_halves(x, b, 144, 0);
                 dmin = panel_halves(x, b, 144, 2);
             }
@@ -170,9 +166,27 @@ void VARIANT(llcl_panel_q6_K)(int n, const void *w, size_t row_bytes, int rows, 
             p[80] = _mm256_castps_si256(panel_halves(x, b, 210, 208));
         }
     }
+    __m256i *row_dots = packed ? NULL : panel_buffer((size_t)nb * 8);
     for (int t = 0; t < tokens; t++) {
         const int8_t *q = qs + (size_t)t * n;
         const int16_t *bs = bsums + (size_t)t * (n / 16);
+        if (!packed) {
+            // decoding: the rows one after another (one sequential read of the panel)
+            for (int r = 0; r < 8; r++)
+                for (int b = 0; b < nb; b++) {
+                    const block_q6_K *blk = (const block_q6_K *)(x[r] + (size_t)b * 210);
+                    const int8_t *a = q + 256 * b;
+                    __m256i v[8];
+                    q6_K_unpack(blk, v);
+                    __m256i s = _mm256_setzero_si256();
+                    for (int k = 0; k < 8; k++)
+                        // one scale per 16 values: the low and high 128-bit lanes of the quarter
+                        s = scaled_dot32(s, v[k], a + 32 * k, _mm256_set_m128i(_mm_set1_epi16(blk->scales[2 * k + 1]), _mm_set1_epi16(blk->scales[2 * k])));
+                    const __m256i sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)blk->scales));
+                    const int32_t offset = hsum_i32(_mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)(bs + 16 * b)), sc16));
+                    row_dots[8 * b + r] = _mm256_sub_epi32(s, _mm256_set_epi32(0, 0, 0, 0, 0, 0, 0, 32 * offset));
+                }
+        }
         __m256 acc = _mm256_setzero_ps();
         for (int b = 0; b < nb; b++) {
             const int8_t *a = q + 256 * b;
@@ -191,22 +205,7 @@ void VARIANT(llcl_panel_q6_K)(int n, const void *w, size_t row_bytes, int rows, 
                 total = _mm256_sub_epi32(sums, _mm256_slli_epi32(offset, 5));
                 dw = _mm256_castsi256_ps(p[80]);
             } else {
-                __m256i per_row[8];
-                for (int r = 0; r < 8; r++) {
-                    prefetch_row_block(x[r], row_bytes, b, 210);
-                    const block_q6_K *blk = (const block_q6_K *)(x[r] + (size_t)b * 210);
-                    __m256i v[8];
-                    q6_K_unpack(blk, v);
-                    __m256i s = _mm256_setzero_si256();
-                    for (int k = 0; k < 8; k++) {
-                        // one scale per 16 values: the low and high 128-bit lanes of the quarter
-                        s = scaled_dot32(s, v[k], a + 32 * k, _mm256_set_m128i(_mm_set1_epi16(blk->scales[2 * k + 1]), _mm_set1_epi16(blk->scales[2 * k])));
-                    }
-                    const __m256i sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)blk->scales));
-                    const int32_t offset = hsum_i32(_mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)(bs + 16 * b)), sc16));
-                    per_row[r] = _mm256_sub_epi32(s, _mm256_set_epi32(0, 0, 0, 0, 0, 0, 0, 32 * offset));
-                }
-                total = sum_rows(per_row);
+                total = sum_rows(row_dots + 8 * b);
                 dw = panel_halves(x, b, 210, 208);
             }
             acc = _mm256_fmadd_ps(_mm256_mul_ps(dw, _mm256_set1_ps(d[(size_t)b * stride + t])), _mm256_cvtepi32_ps(total), acc);

@@ -63,17 +63,9 @@ int llcl_use_kernel_variant(int variant) {
     default: portable_##kind##_##name args;            \
     }
 
-/// K-quant decoding (one token) runs the AVX2 copy even where VNNI exists: it measured faster on
-/// Zen 4, and every copy gives the same bits.
-static inline int k_quant_variant(int tokens) {
-    const int variant = llcl_kernel_variant();
-    return variant == 2 && tokens < 2 ? 1 : variant;
-}
-
 #else
 
 int llcl_kernel_variant(void) { return 0; }
-#define k_quant_variant(tokens) 0
 int llcl_use_kernel_variant(int variant) { (void)variant; return 0; }
 
 #define DISPATCH_KIND(kind, name, args) portable_##kind##_##name args;
@@ -93,11 +85,11 @@ void llcl_panel_q8_0(int n, const void *w, size_t row_bytes, int rows, int token
 }
 void llcl_panel_q4_K(int n, const void *w, size_t row_bytes, int rows, int tokens, const int8_t *qs, const float *d, const int16_t *bsums,
                      int stride, float *out, size_t out_stride) {
-    DISPATCH_VARIANT(k_quant_variant(tokens), panel, q4_K, (n, w, row_bytes, rows, tokens, qs, d, bsums, stride, out, out_stride))
+    DISPATCH_KIND(panel, q4_K, (n, w, row_bytes, rows, tokens, qs, d, bsums, stride, out, out_stride))
 }
 void llcl_panel_q6_K(int n, const void *w, size_t row_bytes, int rows, int tokens, const int8_t *qs, const float *d, const int16_t *bsums,
                      int stride, float *out, size_t out_stride) {
-    DISPATCH_VARIANT(k_quant_variant(tokens), panel, q6_K, (n, w, row_bytes, rows, tokens, qs, d, bsums, stride, out, out_stride))
+    DISPATCH_KIND(panel, q6_K, (n, w, row_bytes, rows, tokens, qs, d, bsums, stride, out, out_stride))
 }
 void llcl_matvec_f16(int n, const uint16_t *w, int tokens, const float *x, float *out, size_t out_stride) {
     DISPATCH(f16, (n, w, tokens, x, out, out_stride))
