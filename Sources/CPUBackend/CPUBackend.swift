@@ -1,3 +1,4 @@
+import CPUKernels
 import Foundation
 import GGUF
 import LlamaCore
@@ -18,6 +19,7 @@ public final class CPUBackend: Backend {
     public init(mode: Mode = .fast, threads: Int = ProcessInfo.processInfo.activeProcessorCount) {
         self.mode = mode
         pool = ThreadPool(threads: threads)
+        _ = llcl_kernel_variant()  // probe the CPU here, before any worker thread asks
     }
 
     public var name: String { "cpu" }
