@@ -47,6 +47,47 @@ static ALWAYS_INLINE void f16_group(const uint16_t *w, const float *x, int n, in
     }
 }
 
+/// Two rows against G tokens: each activation load feeds both rows (prompts are bound by these
+/// loads). Each (row, token) gets exactly f16_group's operations, so the same bits.
+static ALWAYS_INLINE void f16_rows2_group(const uint16_t *wa, const uint16_t *wb, const float *x, int n, int G, float *out, size_t out_stride) {
+    __m256 acc[2][4][2];
+    for (int t = 0; t < G; t++) acc[0][t][0] = acc[0][t][1] = acc[1][t][0] = acc[1][t][1] = _mm256_setzero_ps();
+    int i = 0;
+    for (; i + 16 <= n; i += 16) {
+        const __m256 a0 = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(wa + i)));
+        const __m256 a1 = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(wa + i + 8)));
+        const __m256 b0 = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(wb + i)));
+        const __m256 b1 = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(wb + i + 8)));
+        for (int t = 0; t < G; t++) {
+            const __m256 x0 = _mm256_loadu_ps(x + (size_t)t * n + i), x1 = _mm256_loadu_ps(x + (size_t)t * n + i + 8);
+            acc[0][t][0] = _mm256_fmadd_ps(a0, x0, acc[0][t][0]);
+            acc[0][t][1] = _mm256_fmadd_ps(a1, x1, acc[0][t][1]);
+            acc[1][t][0] = _mm256_fmadd_ps(b0, x0, acc[1][t][0]);
+            acc[1][t][1] = _mm256_fmadd_ps(b1, x1, acc[1][t][1]);
+        }
+    }
+    for (int r = 0; r < 2; r++) {
+        const uint16_t *w = r == 0 ? wa : wb;
+        for (int t = 0; t < G; t++) {
+            float s = hsum(_mm256_add_ps(acc[r][t][0], acc[r][t][1]));
+            for (int j = i; j < n; j++) s += half_f16c(w[j]) * x[(size_t)t * n + j];
+            out[t * out_stride + r] = s;
+        }
+    }
+}
+
+/// Two consecutive rows (w, w + row_stride) against all tokens: out[t·out_stride + r].
+void VARIANT(llcl_matvec2_f16)(int n, const uint16_t *w, size_t row_stride, int tokens, const float *x, float *out, size_t out_stride) {
+    enum { PAIR_GROUP = MAX_GROUP / 2 };  // 2 rows × PAIR_GROUP tokens × 2 accumulators fit the registers
+    int t = 0;
+    for (; t + PAIR_GROUP <= tokens; t += PAIR_GROUP)
+        f16_rows2_group(w, w + row_stride, x + (size_t)t * n, n, PAIR_GROUP, out + (size_t)t * out_stride, out_stride);
+    for (; t < tokens; t++) {
+        f16_group(w, x + (size_t)t * n, n, 1, out + (size_t)t * out_stride, out_stride);
+        f16_group(w + row_stride, x + (size_t)t * n, n, 1, out + (size_t)t * out_stride + 1, out_stride);
+    }
+}
+
 void VARIANT(llcl_matvec_f16)(int n, const uint16_t *w, int tokens, const float *x, float *out, size_t out_stride) {
     int t = 0;
     if (MAX_GROUP >= 8)
