@@ -61,8 +61,7 @@ enum FastOps {
                         scores[j] = s
                         m = max(m, s)
                     }
-                    var sum: Float = 0
-                    for j in 0..<n { scores[j] = exp(scores[j] - m); sum += scores[j] }
+                    let sum = llcl_exp_shifted(scores, Int32(n), m)
                     let o = out + t * qDim + h * headDim
                     o.update(repeating: 0, count: headDim)
                     let inv = 1 / sum

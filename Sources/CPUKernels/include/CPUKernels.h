@@ -65,6 +65,10 @@ float llcl_dot_q4_K_q8_K_portable(int n, const void *w, const int8_t *qs, const 
 float llcl_dot_q6_K_q8_K_portable(int n, const void *w, const int8_t *qs, const float *d, const int16_t *bsums, int stride);
 float llcl_dot_f16_f32_portable(int n, const uint16_t *w, const float *x);
 
+/// scores[j] = e^(scores[j] − max) for j < n (max ≥ every score), returning their sum: the
+/// softmax of attention, vectorised (relative error < 2e-7 against expf).
+float llcl_exp_shifted(float *scores, int n, float max);
+
 /// Machine probes (probe.c): stream `bytes` from p; `iterations` rounds of 10 × 8 F32 fused
 /// multiply-adds; `iterations` rounds of 10 × 32 u8·s8 products with the active kernel variant.
 /// The results only keep the work from being optimised away.
