@@ -97,7 +97,10 @@ public final class CPUBackend: Backend {
     }
 
     public func swiglu(_ out: CPUTensor, gate: CPUTensor, up: CPUTensor, rows: Int) throws {
-        ReferenceOps.swiglu(out.data, gate: gate.data, up: up.data, count: rows * gate.cols)
+        switch mode {
+        case .reference: ReferenceOps.swiglu(out.data, gate: gate.data, up: up.data, count: rows * gate.cols)
+        case .fast, .quantized: llcl_swiglu(out.data, gate.data, up.data, Int32(rows * gate.cols))
+        }
     }
 
     public func add(_ x: CPUTensor, _ y: CPUTensor, rows: Int) throws {

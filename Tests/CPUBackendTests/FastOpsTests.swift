@@ -1,4 +1,5 @@
 @testable import CPUBackend
+import CPUKernels
 import GGUF
 import LlamaCore
 import XCTest
@@ -89,5 +90,17 @@ final class FastOpsTests: XCTestCase {
             FastOps.attention(&fast, q: q, k: k, v: v, heads: heads, kvHeads: kvHeads, headDim: headDim, plan: plan, pool: ThreadPool(threads: 2))
             XCTAssertLessThan(Budget.nmse(fast, ref), 1e-12, "\(rows) rows")
         }
+    }
+
+    /// The vectorised SwiGLU against the reference, over ordinary and extreme gates.
+    func testSwiGLUMatchesReference() {
+        var gate = randomValues(1003, seed: 41).map { $0 * 8 }
+        gate[0] = 0; gate[1] = -100; gate[2] = 100; gate[3] = -87.5; gate[4] = 89
+        let up = randomValues(1003, seed: 42)
+        var ref = [Float](repeating: 0, count: gate.count), fast = ref
+        ReferenceOps.swiglu(&ref, gate: gate, up: up, count: gate.count)
+        llcl_swiglu(&fast, gate, up, Int32(gate.count))
+        XCTAssertLessThan(Budget.nmse(fast, ref), 1e-13)
+        for i in gate.indices { XCTAssertEqual(fast[i], ref[i], accuracy: 1e-6 * max(1, abs(ref[i])), "gate \(gate[i])") }
     }
 }

@@ -68,6 +68,8 @@ float llcl_dot_f16_f32_portable(int n, const uint16_t *w, const float *x);
 /// scores[j] = e^(scores[j] − max) for j < n (max ≥ every score), returning their sum: the
 /// softmax of attention, vectorised (relative error < 2e-7 against expf).
 float llcl_exp_shifted(float *scores, int n, float max);
+/// out[i] = silu(gate[i]) · up[i] = gate[i] / (1 + e^−gate[i]) · up[i], vectorised.
+void llcl_swiglu(float *out, const float *gate, const float *up, int n);
 
 /// Machine probes (probe.c): stream `bytes` from p; `iterations` rounds of 10 × 8 F32 fused
 /// multiply-adds; `iterations` rounds of 10 × 32 u8·s8 products with the active kernel variant.
