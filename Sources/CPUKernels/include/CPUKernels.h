@@ -2,9 +2,10 @@
 //
 // Swift cannot yet name x86 instructions such as vpmaddubsw or vcvtph2ps, and its SIMD types
 // lose their speed in widening conversions, so the few loops that decide decoding speed are
-// written here in C with compiler intrinsics (AVX2 + FMA + F16C where the build targets them,
-// plain C elsewhere). Everything around them stays in Swift; each kernel is tested against the
-// Swift reference ops.
+// written here in C with compiler intrinsics: AVX2 + FMA + F16C on x86-64, with AVX-512 VNNI
+// copies chosen at run time where the CPU has them, plain C elsewhere. Everything around them
+// stays in Swift; each kernel is tested against the Swift reference ops and the variants
+// against each other.
 //
 // Activations are quantized per block the way llama.cpp does on x86, so results follow its
 // numerics: Q8_0 blocks of 32 (scale amax/127 rounded to F16, values rounded half to even) for
@@ -24,12 +25,13 @@ int llcl_use_kernel_variant(int variant);
 
 /// x[n] → Q8_0: qs[n]; for block b, d[b·stride] (the F16-rounded scale, as float) and
 /// sums[b·stride] (d · Σ qs). A stride of T interleaves the blocks of T tokens (block-major),
-/// the layout the matvec kernels read.
+/// the layout the panel kernels read.
 void llcl_quantize_q8_0(const float *x, int n, int8_t *qs, float *d, float *sums, int stride);
 /// x[n] → Q8_K: qs[n], d[b·stride] per block of 256, bsums[n/16].
 void llcl_quantize_q8_K(const float *x, int n, int8_t *qs, float *d, int16_t *bsums, int stride);
 
-/// Σ w·x over n elements of one weight row (GGUF block layout) against quantized activations.
+/// Σ w·x over n elements of one weight row (GGUF block layout) against quantized activations:
+/// a one-row, one-token panel (for tests and single dot products; matrices use the panels).
 float llcl_dot_q4_0_q8_0(int n, const void *w, const int8_t *qs, const float *d, const float *sums);
 float llcl_dot_q8_0_q8_0(int n, const void *w, const int8_t *qs, const float *d, const float *sums);
 float llcl_dot_q4_K_q8_K(int n, const void *w, const int8_t *qs, const float *d, const int16_t *bsums);
