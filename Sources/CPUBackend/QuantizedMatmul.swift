@@ -1,4 +1,5 @@
 import CPUKernels
+import Foundation
 import GGUF
 import LlamaCore
 
@@ -21,6 +22,22 @@ final class QuantizedMatmul {
 
     private let qs = ScratchBuffer<Int8>(), scales = ScratchBuffer<Float>()
     private let sums = ScratchBuffer<Float>(), bsums = ScratchBuffer<Int16>()
+    /// The input the buffers above hold the quantization of: Q, K and V (and gate and up) read
+    /// the same activations, which are then quantized once instead of three (two) times.
+    private let quantizedInput = ScratchBuffer<Float>()
+    private var quantizedShape: (tokens: Int, width: Int, format: ActivationFormat)?
+
+    /// Whether the buffers already hold x (T × D) in `format`; if not, the caller quantizes it and it is remembered.
+    private func alreadyQuantized(_ x: UnsafePointer<Float>, tokens T: Int, width D: Int, format: ActivationFormat) -> Bool {
+        let copy = quantizedInput.reserve(T * D)
+        if let shape = quantizedShape, shape.tokens == T, shape.width == D, shape.format == format,
+           memcmp(copy, x, T * D * MemoryLayout<Float>.size) == 0 {
+            return true
+        }
+        copy.update(from: x, count: T * D)
+        quantizedShape = (T, D, format)
+        return false
+    }
 
     /// out (T, O) = x (T, D) · Wᵀ for a weight type that `format(for:)` accepts.
     func matmul(_ out: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, _ w: CPUWeight, rows T: Int, pool: ThreadPool) {
@@ -28,10 +45,12 @@ final class QuantizedMatmul {
         guard let format = Self.format(for: w.source.type) else { preconditionFailure("no integer kernel for \(w.source.type)") }
         let q = qs.reserve(T * D), d = scales.reserve(T * D / 32)
         let s = sums.reserve(T * D / 32), bs = bsums.reserve(T * D / 16)
-        switch format {
-        // scales (and Q8_0 sums) block-major, d[b·T + t]: one load gives a whole token group's
-        case .q8_0: for t in 0..<T { llcl_quantize_q8_0(x + t * D, Int32(D), q + t * D, d + t, s + t, Int32(T)) }
-        case .q8_K: for t in 0..<T { llcl_quantize_q8_K(x + t * D, Int32(D), q + t * D, d + t, bs + t * (D / 16), Int32(T)) }
+        if !alreadyQuantized(x, tokens: T, width: D, format: format) {
+            switch format {
+            // scales (and Q8_0 sums) block-major, d[b·T + t]: one load gives a whole token group's
+            case .q8_0: for t in 0..<T { llcl_quantize_q8_0(x + t * D, Int32(D), q + t * D, d + t, s + t, Int32(T)) }
+            case .q8_K: for t in 0..<T { llcl_quantize_q8_K(x + t * D, Int32(D), q + t * D, d + t, bs + t * (D / 16), Int32(T)) }
+            }
         }
         let type = w.source.type, n = Int32(D), stride = Int32(T)
         Tiling.forEachTile(rows: O, tokens: T, bytesPerToken: D + D / 8, pool: pool) { rows, t0, count in
