@@ -139,4 +139,28 @@ final class QuantizedKernelTests: XCTestCase {
         }
         }
     }
+
+    /// The quantized input is reused only while it is the same: one instance fed A, then B of
+    /// the same shape, then B again, gives what fresh instances give.
+    func testQuantizedInputIsReusedOnlyWhenUnchanged() {
+        let rows = 16, cols = 256
+        let weights = Quantize.run(.q4_K, randomValues(rows * cols, seed: 51))
+        let a = randomValues(2 * cols, seed: 52)
+        var b = a
+        b[7] += 0.5  // one value differs
+        weights.withUnsafeBytes { raw in
+            let w = CPUWeight(WeightSource(name: "w", type: .q4_K, rows: rows, cols: cols, data: raw.baseAddress!, owner: nil))
+            let pool = ThreadPool(threads: 1), shared = QuantizedMatmul()
+            func run(_ m: QuantizedMatmul, _ x: [Float]) -> [Float] {
+                var out = [Float](repeating: 0, count: 2 * rows)
+                m.matmul(&out, x, w, rows: 2, pool: pool)
+                return out
+            }
+            let freshA = run(QuantizedMatmul(), a), freshB = run(QuantizedMatmul(), b)
+            XCTAssertNotEqual(freshA, freshB)
+            XCTAssertEqual(run(shared, a), freshA)
+            XCTAssertEqual(run(shared, b), freshB)
+            XCTAssertEqual(run(shared, b), freshB)
+        }
+    }
 }
