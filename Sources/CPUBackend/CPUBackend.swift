@@ -46,8 +46,14 @@ public final class CPUBackend: Backend {
     }
 
     public func rmsNorm(_ out: CPUTensor, _ x: CPUTensor, weight: CPUWeight, eps: Float, rows: Int) throws {
-        let w = vector(weight)
-        ReferenceOps.rmsNorm(out.data, x.data, w, rows: rows, dim: x.cols, eps: eps)
+        // F32 norm weights (the usual case) are read in place: no copy per call
+        func run(_ w: UnsafePointer<Float>) {
+            switch mode {
+            case .reference: ReferenceOps.rmsNorm(out.data, x.data, w, rows: rows, dim: x.cols, eps: eps)
+            case .fast, .quantized: FastOps.rmsNorm(out.data, x.data, w, rows: rows, dim: x.cols, eps: eps)
+            }
+        }
+        if weight.source.type == .f32 { run(weight.source.data.assumingMemoryBound(to: Float.self)) } else { vector(weight).withUnsafeBufferPointer { run($0.baseAddress!) } }
     }
 
     public func matmul(_ out: CPUTensor, _ x: CPUTensor, _ w: CPUWeight, bias: CPUWeight?, rows: Int) throws {

@@ -40,6 +40,15 @@ enum FastOps {
         }
     }
 
+    /// RMSNorm with a vectorised sum of squares (its order fixed by dim alone) and scaling.
+    static func rmsNorm(_ out: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, rows: Int, dim: Int, eps: Float) {
+        for t in 0..<rows {
+            let row = x + t * dim, target = out + t * dim
+            let scale = 1 / (SIMDMath.dot(row, row, dim) / Float(dim) + eps).squareRoot()
+            for i in 0..<dim { target[i] = row[i] * scale * w[i] }
+        }
+    }
+
     /// Attention with rows × heads split over threads; scores use SIMD dots, the V sum axpy.
     static func attention(_ out: UnsafeMutablePointer<Float>, q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>,
                           heads: Int, kvHeads: Int, headDim: Int, plan: BatchPlan, pool: ThreadPool) {

@@ -103,4 +103,13 @@ final class FastOpsTests: XCTestCase {
         XCTAssertLessThan(Budget.nmse(fast, ref), 1e-13)
         for i in gate.indices { XCTAssertEqual(fast[i], ref[i], accuracy: 1e-6 * max(1, abs(ref[i])), "gate \(gate[i])") }
     }
+
+    func testFastRMSNormMatchesReference() {
+        let rows = 3, dim = 2051
+        let x = randomValues(rows * dim, seed: 61), w = randomValues(dim, seed: 62)
+        var ref = [Float](repeating: 0, count: rows * dim), fast = ref
+        ReferenceOps.rmsNorm(&ref, x, w, rows: rows, dim: dim, eps: 1e-5)
+        FastOps.rmsNorm(&fast, x, w, rows: rows, dim: dim, eps: 1e-5)
+        XCTAssertLessThan(Budget.nmse(fast, ref), 1e-12)
+    }
 }
