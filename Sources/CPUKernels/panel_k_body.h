@@ -103,7 +103,11 @@ void VARIANT(llcl_panel_q4_K)(int n, const void *w, size_t row_bytes, int rows, 
                     uint8_t sc[8], mn[8];
                     llcl_scales_mins_k4(blk->scales, sc, mn);
                     __m256i s = _mm256_setzero_si256();
-                    for (int sb = 0; sb < 8; sb++) s = scaled_dot32(s, v[sb], a + 32 * sb, _mm256_set1_epi16(sc[sb]));
+                    // the eight scales as 16-bit values in both 128-bit lanes; each broadcast by one byte shuffle
+                    const __m128i sc8 = _mm_cvtepu8_epi16(_mm_loadl_epi64((const __m128i *)sc));
+                    const __m256i scales = _mm256_set_m128i(sc8, sc8);
+                    for (int sb = 0; sb < 8; sb++)
+                        s = scaled_dot32(s, v[sb], a + 32 * sb, _mm256_shuffle_epi8(scales, _mm256_set1_epi16((short)(0x0100 + 0x0202 * sb))));
                     row_dots[8 * b + r] = s;
                     // each min against the two sums of 16 of its sub-block
                     const __m128i m8 = _mm_cvtepu8_epi16(_mm_loadl_epi64((const __m128i *)mn));
@@ -179,9 +183,16 @@ void VARIANT(llcl_panel_q6_K)(int n, const void *w, size_t row_bytes, int rows, 
                     __m256i v[8];
                     q6_K_unpack(blk, v);
                     __m256i s = _mm256_setzero_si256();
-                    for (int k = 0; k < 8; k++)
-                        // one scale per 16 values: the low and high 128-bit lanes of the quarter
-                        s = scaled_dot32(s, v[k], a + 32 * k, _mm256_set_m128i(_mm_set1_epi16(blk->scales[2 * k + 1]), _mm_set1_epi16(blk->scales[2 * k])));
+                    // one scale per 16 values: quarter k's low 128-bit lane takes scale 2k, its high lane
+                    // 2k+1 — both broadcast from one 32-bit pair of the widened scales by a byte shuffle
+                    int16_t wide[16];
+                    _mm256_storeu_si256((__m256i *)wide, _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)blk->scales)));
+                    const __m256i pick = _mm256_set_epi8(3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0);
+                    for (int k = 0; k < 8; k++) {
+                        int32_t pair;
+                        memcpy(&pair, wide + 2 * k, 4);
+                        s = scaled_dot32(s, v[k], a + 32 * k, _mm256_shuffle_epi8(_mm256_set1_epi32(pair), pick));
+                    }
                     const __m256i sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)blk->scales));
                     const int32_t offset = hsum_i32(_mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)(bs + 16 * b)), sc16));
                     row_dots[8 * b + r] = _mm256_sub_epi32(s, _mm256_set_epi32(0, 0, 0, 0, 0, 0, 0, 32 * offset));
