@@ -59,7 +59,8 @@ static ALWAYS_INLINE __m256 panel_scales(const uint8_t *const rows[8], int b, in
     return _mm256_cvtph_ps(h);
 }
 
-/// Per-thread packing space, grown when a wider matrix comes; kept for the thread's life.
+/// Per-thread packing space, grown when a wider matrix comes; kept for the thread's life. NULL
+/// when memory runs out: callers then take a path that needs none (same results).
 static _Thread_local __m256i *panel_space;
 static _Thread_local size_t panel_capacity;
 

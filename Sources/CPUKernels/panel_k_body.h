@@ -89,6 +89,12 @@ void VARIANT(llcl_panel_q4_K)(int n, const void *w, size_t row_bytes, int rows, 
     }
     // decoding: per block, 8 rows' 8-lane sums and (after them) one vector of the 8 rows' mins
     __m256i *row_dots = packed ? NULL : panel_buffer((size_t)nb * 9);
+    if (!packed && !row_dots) {  // no memory for either: the portable code gives the same bits
+        for (int t = 0; t < tokens; t++)
+            for (int r = 0; r < rows; r++)
+                out[t * out_stride + r] = llcl_dot_q4_K_q8_K_portable(n, x[r], qs + (size_t)t * n, d + t, bsums + (size_t)t * (n / 16), stride);
+        return;
+    }
     for (int t = 0; t < tokens; t++) {
         const int8_t *q = qs + (size_t)t * n;
         const int16_t *bs = bsums + (size_t)t * (n / 16);
@@ -171,6 +177,12 @@ void VARIANT(llcl_panel_q6_K)(int n, const void *w, size_t row_bytes, int rows, 
         }
     }
     __m256i *row_dots = packed ? NULL : panel_buffer((size_t)nb * 8);
+    if (!packed && !row_dots) {  // no memory for either: the portable code gives the same bits
+        for (int t = 0; t < tokens; t++)
+            for (int r = 0; r < rows; r++)
+                out[t * out_stride + r] = llcl_dot_q6_K_q8_K_portable(n, x[r], qs + (size_t)t * n, d + t, bsums + (size_t)t * (n / 16), stride);
+        return;
+    }
     for (int t = 0; t < tokens; t++) {
         const int8_t *q = qs + (size_t)t * n;
         const int16_t *bs = bsums + (size_t)t * (n / 16);
