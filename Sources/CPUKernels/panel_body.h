@@ -51,12 +51,19 @@ static ALWAYS_INLINE void transpose8(const __m256i v[8], __m256i out[8]) {
 /// The F16 scales of block b of eight rows whose blocks start at `rows[r]` (`size` bytes each).
 static ALWAYS_INLINE uint16_t half_at(const uint8_t *p) { uint16_t h; memcpy(&h, p, 2); return h; }
 
-static ALWAYS_INLINE __m256 panel_scales(const uint8_t *const rows[8], int b, int size) {
-    // inserted lane by lane: a 16-byte load of eight 2-byte stores would stall store forwarding
-    const size_t at = (size_t)b * size;
+/// The F16 at byte `offset` of block b (blocks of `size` bytes) of eight rows, as floats:
+/// inserted lane by lane, as a 16-byte load of eight 2-byte stores would stall store forwarding.
+static ALWAYS_INLINE __m256 panel_halves(const uint8_t *const rows[8], int b, int size, int offset) {
+    const size_t at = (size_t)b * size + offset;
     const __m128i h = _mm_set_epi16((short)half_at(rows[7] + at), (short)half_at(rows[6] + at), (short)half_at(rows[5] + at), (short)half_at(rows[4] + at),
                                     (short)half_at(rows[3] + at), (short)half_at(rows[2] + at), (short)half_at(rows[1] + at), (short)half_at(rows[0] + at));
     return _mm256_cvtph_ps(h);
+}
+
+/// The eight row pointers of a panel of `rows` ≤ 8 rows; missing rows repeat the last one
+/// (their lanes are computed and not stored).
+static ALWAYS_INLINE void panel_rows(const void *w, size_t row_bytes, int rows, const uint8_t *x[8]) {
+    for (int r = 0; r < 8; r++) x[r] = (const uint8_t *)w + (size_t)(r < rows ? r : rows - 1) * row_bytes;
 }
 
 /// Per-thread packing space, grown when a wider matrix comes; kept for the thread's life. NULL
@@ -100,7 +107,7 @@ void VARIANT(llcl_panel_q4_0)(int n, const void *w, size_t row_bytes, int rows, 
                               const float *sums, int stride, float *out, size_t out_stride) {
     const int nb = n / 32;
     const uint8_t *x[8];
-    for (int r = 0; r < 8; r++) x[r] = (const uint8_t *)w + (size_t)(r < rows ? r : rows - 1) * row_bytes;  // pad with the last row
+    panel_rows(w, row_bytes, rows, x);
     __m256i *packed = tokens >= PACK_MIN_TOKENS ? panel_buffer((size_t)nb * 9) : NULL;
     if (packed) {
         for (int b = 0; b < nb; b++) {
@@ -108,7 +115,7 @@ void VARIANT(llcl_panel_q4_0)(int n, const void *w, size_t row_bytes, int rows, 
             __m256i v[8];
             for (int r = 0; r < 8; r++) v[r] = q4_0_nibbles(x[r] + (size_t)b * 18);
             transpose8(v, packed + 9 * b);  // vector j, lane r: row r's values 4j..4j+3
-            packed[9 * b + 8] = _mm256_castps_si256(panel_scales(x, b, 18));
+            packed[9 * b + 8] = _mm256_castps_si256(panel_halves(x, b, 18, 0));
         }
     }
     for (int t = 0; t < tokens; t++) {
@@ -128,7 +135,7 @@ void VARIANT(llcl_panel_q4_0)(int n, const void *w, size_t row_bytes, int rows, 
                 __m256i v[8];
                 for (int r = 0; r < 8; r++) v[r] = dot_u8s8_acc(_mm256_setzero_si256(), q4_0_nibbles(x[r] + (size_t)b * 18), a);
                 dot = sum_rows(v);
-                dw = panel_scales(x, b, 18);
+                dw = panel_halves(x, b, 18, 0);
             }
             acc = _mm256_fmadd_ps(_mm256_mul_ps(dw, _mm256_set1_ps(d[(size_t)b * stride + t])), _mm256_cvtepi32_ps(dot), acc);
             // nibbles carry +8: Σ dw·(da·Σa) is taken out at the end
@@ -148,7 +155,7 @@ void VARIANT(llcl_panel_q8_0)(int n, const void *w, size_t row_bytes, int rows, 
                               const float *sums, int stride, float *out, size_t out_stride) {
     const int nb = n / 32;
     const uint8_t *x[8];
-    for (int r = 0; r < 8; r++) x[r] = (const uint8_t *)w + (size_t)(r < rows ? r : rows - 1) * row_bytes;
+    panel_rows(w, row_bytes, rows, x);
     // The block dot is taken with the weights biased to unsigned bytes, Σ (w + 128)·a, the
     // operands vpdpbusd multiplies; the 128·Σa this adds is taken out at the end through the
     // activation block sums, as Q4_0's +8. Without VNNI (vpmaddubsw would saturate on w + 128)
@@ -174,7 +181,7 @@ void VARIANT(llcl_panel_q8_0)(int n, const void *w, size_t row_bytes, int rows, 
             transpose8(m, packed + per_block * b);
             transpose8(v, packed + per_block * b + 8);
 #endif
-            packed[per_block * b + per_block - 1] = _mm256_castps_si256(panel_scales(x, b, 34));
+            packed[per_block * b + per_block - 1] = _mm256_castps_si256(panel_halves(x, b, 34, 0));
         }
     }
     for (int t = 0; t < tokens; t++) {
@@ -210,7 +217,7 @@ void VARIANT(llcl_panel_q8_0)(int n, const void *w, size_t row_bytes, int rows, 
 #ifndef LLCL_VNNI
                 dot = _mm256_add_epi32(dot, _mm256_set1_epi32(128 * byte_sum(q + 32 * b)));
 #endif
-                dw = panel_scales(x, b, 34);
+                dw = panel_halves(x, b, 34, 0);
             }
             acc = _mm256_fmadd_ps(_mm256_mul_ps(dw, _mm256_set1_ps(d[(size_t)b * stride + t])), _mm256_cvtepi32_ps(dot), acc);
             offset = _mm256_fmadd_ps(dw, _mm256_set1_ps(sums[(size_t)b * stride + t]), offset);

@@ -4,14 +4,6 @@
 // likewise, subtracted at the end), so the decoding path, the packed path and the portable C
 // (portable.c) give the same bits.
 
-/// The F16 at byte `offset` of block b of eight rows (block size `size`), as floats.
-static ALWAYS_INLINE __m256 panel_halves(const uint8_t *const rows[8], int b, int size, int offset) {
-    const size_t at = (size_t)b * size + offset;
-    const __m128i h = _mm_set_epi16((short)half_at(rows[7] + at), (short)half_at(rows[6] + at), (short)half_at(rows[5] + at), (short)half_at(rows[4] + at),
-                                    (short)half_at(rows[3] + at), (short)half_at(rows[2] + at), (short)half_at(rows[1] + at), (short)half_at(rows[0] + at));
-    return _mm256_cvtph_ps(h);
-}
-
 /// The eight sub-blocks of 32 values (0..15) of a Q4_K block, in element order.
 static ALWAYS_INLINE void q4_K_unpack(const block_q4_K *x, __m256i v[8]) {
     const __m256i low4 = _mm256_set1_epi8(0xF);
@@ -62,7 +54,7 @@ void VARIANT(llcl_panel_q4_K)(int n, const void *w, size_t row_bytes, int rows, 
                               const int16_t *bsums, int stride, float *out, size_t out_stride) {
     const int nb = n / 256;
     const uint8_t *x[8];
-    for (int r = 0; r < 8; r++) x[r] = (const uint8_t *)w + (size_t)(r < rows ? r : rows - 1) * row_bytes;
+    panel_rows(w, row_bytes, rows, x);
     __m256i *packed = tokens >= PACK_MIN_TOKENS ? panel_buffer((size_t)nb * Q4K_PACKED) : NULL;
     if (packed) {
         for (int b = 0; b < nb; b++) {
@@ -155,7 +147,7 @@ void VARIANT(llcl_panel_q6_K)(int n, const void *w, size_t row_bytes, int rows, 
                               const int16_t *bsums, int stride, float *out, size_t out_stride) {
     const int nb = n / 256;
     const uint8_t *x[8];
-    for (int r = 0; r < 8; r++) x[r] = (const uint8_t *)w + (size_t)(r < rows ? r : rows - 1) * row_bytes;
+    panel_rows(w, row_bytes, rows, x);
     __m256i *packed = tokens >= PACK_MIN_TOKENS ? panel_buffer((size_t)nb * Q6K_PACKED) : NULL;
     if (packed) {
         for (int b = 0; b < nb; b++) {

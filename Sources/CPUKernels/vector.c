@@ -59,9 +59,8 @@ int llcl_use_kernel_variant(int variant) {
     return active;
 }
 
-#define DISPATCH_KIND(kind, name, args) DISPATCH_VARIANT(llcl_kernel_variant(), kind, name, args)
-#define DISPATCH_VARIANT(variant, kind, name, args)    \
-    switch (variant) {                                 \
+#define DISPATCH(kind, name, args)                      \
+    switch (llcl_kernel_variant()) {                   \
     case 2: llcl_##kind##_##name##_vnni args; break;   \
     case 1: llcl_##kind##_##name##_avx2 args; break;   \
     default: portable_##kind##_##name args;            \
@@ -72,34 +71,32 @@ int llcl_use_kernel_variant(int variant) {
 int llcl_kernel_variant(void) { return 0; }
 int llcl_use_kernel_variant(int variant) { (void)variant; return 0; }
 
-#define DISPATCH_KIND(kind, name, args) portable_##kind##_##name args;
-#define DISPATCH_VARIANT(variant, kind, name, args) portable_##kind##_##name args;
+#define DISPATCH(kind, name, args) portable_##kind##_##name args;
 
 #endif
 
-#define DISPATCH(name, args) DISPATCH_KIND(matvec, name, args)
 
 void llcl_panel_q4_0(int n, const void *w, size_t row_bytes, int rows, int tokens, const int8_t *qs, const float *d, const float *sums,
                      int stride, float *out, size_t out_stride) {
-    DISPATCH_KIND(panel, q4_0, (n, w, row_bytes, rows, tokens, qs, d, sums, stride, out, out_stride))
+    DISPATCH(panel, q4_0, (n, w, row_bytes, rows, tokens, qs, d, sums, stride, out, out_stride))
 }
 void llcl_panel_q8_0(int n, const void *w, size_t row_bytes, int rows, int tokens, const int8_t *qs, const float *d, const float *sums, int stride,
                      float *out, size_t out_stride) {
-    DISPATCH_KIND(panel, q8_0, (n, w, row_bytes, rows, tokens, qs, d, sums, stride, out, out_stride))
+    DISPATCH(panel, q8_0, (n, w, row_bytes, rows, tokens, qs, d, sums, stride, out, out_stride))
 }
 void llcl_panel_q4_K(int n, const void *w, size_t row_bytes, int rows, int tokens, const int8_t *qs, const float *d, const int16_t *bsums,
                      int stride, float *out, size_t out_stride) {
-    DISPATCH_KIND(panel, q4_K, (n, w, row_bytes, rows, tokens, qs, d, bsums, stride, out, out_stride))
+    DISPATCH(panel, q4_K, (n, w, row_bytes, rows, tokens, qs, d, bsums, stride, out, out_stride))
 }
 void llcl_panel_q6_K(int n, const void *w, size_t row_bytes, int rows, int tokens, const int8_t *qs, const float *d, const int16_t *bsums,
                      int stride, float *out, size_t out_stride) {
-    DISPATCH_KIND(panel, q6_K, (n, w, row_bytes, rows, tokens, qs, d, bsums, stride, out, out_stride))
+    DISPATCH(panel, q6_K, (n, w, row_bytes, rows, tokens, qs, d, bsums, stride, out, out_stride))
 }
 void llcl_matvec_f16(int n, const uint16_t *w, int tokens, const float *x, float *out, size_t out_stride) {
-    DISPATCH(f16, (n, w, tokens, x, out, out_stride))
+    DISPATCH(matvec, f16, (n, w, tokens, x, out, out_stride))
 }
 void llcl_matvec2_f16(int n, const uint16_t *w, size_t row_stride, int tokens, const float *x, float *out, size_t out_stride) {
-    DISPATCH_KIND(matvec2, f16, (n, w, row_stride, tokens, x, out, out_stride))
+    DISPATCH(matvec2, f16, (n, w, row_stride, tokens, x, out, out_stride))
 }
 
 float llcl_dot_q4_0_q8_0(int n, const void *w, const int8_t *qs, const float *d, const float *sums) {

@@ -6,14 +6,6 @@ import XCTest
 
 /// The fast CPU paths against the reference ops they replace.
 final class FastOpsTests: XCTestCase {
-    func randomValues(_ n: Int, seed: UInt64) -> [Float] {
-        var state = seed
-        return (0..<n).map { _ in
-            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
-            return Float(Int32(truncatingIfNeeded: state >> 32)) / Float(Int32.max) * 2
-        }
-    }
-
     /// Every type decodes bit for bit like the reference, including special half values.
     func testFastDequantizeMatchesReference() throws {
         for type in TensorType.allCases {

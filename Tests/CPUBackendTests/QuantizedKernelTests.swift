@@ -8,14 +8,6 @@ import XCTest
 /// and every integer dot product (vector and portable) against float64 sums of the reference
 /// decoders' values. Model-level agreement with llama.cpp is in LlamaCoreTests.
 final class QuantizedKernelTests: XCTestCase {
-    func randomValues(_ n: Int, seed: UInt64) -> [Float] {
-        var state = seed
-        return (0..<n).map { _ in
-            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
-            return Float(Int32(truncatingIfNeeded: state >> 32)) / Float(Int32.max) * 2
-        }
-    }
-
     func testQ8_0ActivationsRoundWithinHalfAStep() {
         var x = randomValues(256, seed: 3)
         for j in 32..<64 { x[j] = 0 }  // an all-zero block: scale 0, values 0
