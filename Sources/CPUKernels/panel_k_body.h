@@ -47,6 +47,17 @@ static ALWAYS_INLINE __m256i packed_dot(const __m256i *p, const int8_t *a, int c
     return dot;
 }
 
+#ifndef PREFETCH_AHEAD
+#define PREFETCH_AHEAD 12288
+#endif
+
+/// Row-sequential decoding reads a panel as one stream: fetch the lines PREFETCH_AHEAD bytes on
+/// (into the next rows and the next panel, which follow in memory) so that the loads find
+/// them in cache; past the end of the matrix a prefetch does no harm.
+static ALWAYS_INLINE void prefetch_ahead(const uint8_t *block, int block_bytes) {
+    for (int line = 0; line < block_bytes; line += 64) _mm_prefetch((const char *)block + PREFETCH_AHEAD + line, _MM_HINT_T1);
+}
+
 // Packed Q4_K block: 64 value vectors (8 sub-blocks × 8), 8 scale and 8 min vectors (int32 lanes), d, dmin.
 enum { Q4K_PACKED = 82 };
 
@@ -79,8 +90,10 @@ void VARIANT(llcl_panel_q4_K)(int n, const void *w, size_t row_bytes, int rows, 
             p[81] = _mm256_castps_si256(panel_halves(x, b, 144, 2));
         }
     }
-    // decoding: per block, 8 rows' 8-lane sums and (after them) one vector of the 8 rows' mins
-    __m256i *row_dots = packed ? NULL : panel_buffer((size_t)nb * 9);
+    // decoding: per block, 8 rows' 8-lane sums, then 8 rows' min sums (4 lanes each), then the
+    // token's eight sub-block sums of every block (int16, half a vector per block), then the
+    // rows' scales d and dmin (F16, half a vector each per block)
+    __m256i *row_dots = packed ? NULL : panel_buffer((size_t)nb * 16 + (nb + 1) / 2 + nb);
     if (!packed && !row_dots) {  // no memory for either: the portable code gives the same bits
         for (int t = 0; t < tokens; t++)
             for (int r = 0; r < rows; r++)
@@ -91,10 +104,17 @@ void VARIANT(llcl_panel_q4_K)(int n, const void *w, size_t row_bytes, int rows, 
         const int8_t *q = qs + (size_t)t * n;
         const int16_t *bs = bsums + (size_t)t * (n / 16);
         if (!packed) {
+            // a min multiplies the sum of its sub-block's 32 activations: the pairs of bsums
+            int16_t *sub = (int16_t *)(row_dots + (size_t)16 * nb);
+            uint16_t *halves = (uint16_t *)(sub + 8 * nb);
+            for (int b = 0; b < nb; b++)
+                _mm_storeu_si128((__m128i *)(sub + 8 * b), _mm_hadd_epi16(_mm_loadu_si128((const __m128i *)(bs + 16 * b)),
+                                                                         _mm_loadu_si128((const __m128i *)(bs + 16 * b + 8))));
             // the rows one after another (one sequential read of the panel)
             for (int r = 0; r < 8; r++)
                 for (int b = 0; b < nb; b++) {
                     const block_q4_K *blk = (const block_q4_K *)(x[r] + (size_t)b * 144);
+                    prefetch_ahead((const uint8_t *)blk, 144);
                     const int8_t *a = q + 256 * b;
                     __m256i v[8];
                     q4_K_unpack(blk, v);
@@ -107,10 +127,11 @@ void VARIANT(llcl_panel_q4_K)(int n, const void *w, size_t row_bytes, int rows, 
                     for (int sb = 0; sb < 8; sb++)
                         s = scaled_dot32(s, v[sb], a + 32 * sb, _mm256_shuffle_epi8(scales, _mm256_set1_epi16((short)(0x0100 + 0x0202 * sb))));
                     row_dots[8 * b + r] = s;
-                    // each min against the two sums of 16 of its sub-block
+                    halves[16 * b + r] = blk->d;
+                    halves[16 * b + 8 + r] = blk->dmin;
+                    // the eight mins against their sub-block sums, left in four lanes (summed with the other rows' below)
                     const __m128i m8 = _mm_cvtepu8_epi16(_mm_loadl_epi64((const __m128i *)mn));
-                    const __m256i m16 = _mm256_set_m128i(_mm_unpackhi_epi16(m8, m8), _mm_unpacklo_epi16(m8, m8));
-                    ((int32_t *)(row_dots + (size_t)8 * nb + b))[r] = hsum_i32(_mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)(bs + 16 * b)), m16));
+                    row_dots[(size_t)8 * nb + 8 * b + r] = _mm256_zextsi128_si256(_mm_madd_epi16(m8, _mm_loadu_si128((const __m128i *)(sub + 8 * b))));
                 }
         }
         __m256 acc = _mm256_setzero_ps(), mins = _mm256_setzero_ps();
@@ -128,9 +149,10 @@ void VARIANT(llcl_panel_q4_K)(int n, const void *w, size_t row_bytes, int rows, 
                 dmin = _mm256_castsi256_ps(p[81]);
             } else {
                 sums = sum_rows(row_dots + 8 * b);
-                msum = row_dots[(size_t)8 * nb + b];
-                dw = panel_halves(x, b, 144, 0);
-                dmin = panel_halves(x, b, 144, 2);
+                msum = sum_rows(row_dots + (size_t)8 * nb + 8 * b);
+                const uint16_t *halves = (const uint16_t *)((const int16_t *)(row_dots + (size_t)16 * nb) + 8 * nb);
+                dw = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(halves + 16 * b)));
+                dmin = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(halves + 16 * b + 8)));
             }
             const __m256 da = _mm256_set1_ps(d[(size_t)b * stride + t]);
             acc = _mm256_fmadd_ps(_mm256_mul_ps(dw, da), _mm256_cvtepi32_ps(sums), acc);
@@ -183,6 +205,7 @@ void VARIANT(llcl_panel_q6_K)(int n, const void *w, size_t row_bytes, int rows, 
             for (int r = 0; r < 8; r++)
                 for (int b = 0; b < nb; b++) {
                     const block_q6_K *blk = (const block_q6_K *)(x[r] + (size_t)b * 210);
+                    prefetch_ahead((const uint8_t *)blk, 210);
                     const int8_t *a = q + 256 * b;
                     __m256i v[8];
                     q6_K_unpack(blk, v);
