@@ -47,13 +47,11 @@ static ALWAYS_INLINE __m256i packed_dot(const __m256i *p, const int8_t *a, int c
     return dot;
 }
 
-#ifndef PREFETCH_AHEAD
-#define PREFETCH_AHEAD 12288
-#endif
-
 /// Row-sequential decoding reads a panel as one stream: fetch the lines PREFETCH_AHEAD bytes on
-/// (into the next rows and the next panel, which follow in memory) so that the loads find
-/// them in cache; past the end of the matrix a prefetch does no harm.
+/// (vector_body.h; into the next rows and the next panel, which follow in memory) into L2 so
+/// that the loads find them there; past the end of the matrix a prefetch does no harm. Measured
+/// on one core from DRAM, Q4_K with 5632 columns: 11 → 20 GB/s (2048 columns: 20 either way);
+/// prefetching into L1 instead, or 2–8 KiB ahead, gains less.
 static ALWAYS_INLINE void prefetch_ahead(const uint8_t *block, int block_bytes) {
     for (int line = 0; line < block_bytes; line += 64) _mm_prefetch((const char *)block + PREFETCH_AHEAD + line, _MM_HINT_T1);
 }
