@@ -14,13 +14,7 @@ enum FastOps {
             // converted in registers (F16C) and accumulated in F32: no decoded copy of the row
             let base = w.source.data.assumingMemoryBound(to: UInt16.self)
             Tiling.forEachTile(rows: O, tokens: T, bytesPerToken: 4 * D, pool: pool) { rows, t0, count in
-                // rows in pairs: one activation load feeds two rows
-                var o = rows.lowerBound
-                while o + 1 < rows.upperBound {
-                    llcl_matvec2_f16(Int32(D), base + o * D, D, Int32(count), x + t0 * D, out + t0 * O + o, O)
-                    o += 2
-                }
-                if o < rows.upperBound { llcl_matvec_f16(Int32(D), base + o * D, Int32(count), x + t0 * D, out + t0 * O + o, O) }
+                llcl_matmul_f16(Int32(D), base + rows.lowerBound * D, D, Int32(rows.count), Int32(count), x + t0 * D, out + t0 * O + rows.lowerBound, O)
             }
             return
         }

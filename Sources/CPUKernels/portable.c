@@ -86,8 +86,17 @@ float llcl_dot_q6_K_q8_K_portable(int n, const void *w, const int8_t *qs, const 
     return acc;
 }
 
+/// The vector kernels' order: 16 lanes (two vectors of 8) of fused multiply-adds, the two
+/// vectors added lane-wise, their 8 lanes summed pairwise (4 + 4, 2 + 2, 1 + 1), then the tail.
 float llcl_dot_f16_f32_portable(int n, const uint16_t *w, const float *x) {
-    float acc = 0;
-    for (int i = 0; i < n; i++) acc += llcl_half(w[i]) * x[i];
-    return acc;
+    float lane[16] = {0};
+    int i = 0;
+    for (; i + 16 <= n; i += 16)
+        for (int l = 0; l < 16; l++) lane[l] = fmaf(llcl_half(w[i + l]), x[i + l], lane[l]);
+    float v[8];
+    for (int l = 0; l < 8; l++) v[l] = lane[l] + lane[l + 8];
+    const float s0 = v[0] + v[4], s1 = v[1] + v[5], s2 = v[2] + v[6], s3 = v[3] + v[7];
+    float s = (s0 + s2) + (s1 + s3);
+    for (; i < n; i++) s = fmaf(llcl_half(w[i]), x[i], s);
+    return s;
 }

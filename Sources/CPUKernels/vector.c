@@ -32,9 +32,8 @@ static void portable_panel_q6_K(int n, const void *w, size_t row_bytes, int rows
 static void portable_matvec_f16(int n, const uint16_t *w, int tokens, const float *x, float *out, size_t out_stride) {
     for (int t = 0; t < tokens; t++) out[t * out_stride] = llcl_dot_f16_f32_portable(n, w, x + (size_t)t * n);
 }
-static void portable_matvec2_f16(int n, const uint16_t *w, size_t row_stride, int tokens, const float *x, float *out, size_t out_stride) {
-    portable_matvec_f16(n, w, tokens, x, out, out_stride);
-    portable_matvec_f16(n, w + row_stride, tokens, x, out + 1, out_stride);
+static void portable_matmul_f16(int n, const uint16_t *w, size_t row_stride, int rows, int tokens, const float *x, float *out, size_t out_stride) {
+    for (int r = 0; r < rows; r++) portable_matvec_f16(n, w + r * row_stride, tokens, x, out + r, out_stride);
 }
 
 #ifdef LLCL_AVX2
@@ -95,8 +94,8 @@ void llcl_panel_q6_K(int n, const void *w, size_t row_bytes, int rows, int token
 void llcl_matvec_f16(int n, const uint16_t *w, int tokens, const float *x, float *out, size_t out_stride) {
     DISPATCH(matvec, f16, (n, w, tokens, x, out, out_stride))
 }
-void llcl_matvec2_f16(int n, const uint16_t *w, size_t row_stride, int tokens, const float *x, float *out, size_t out_stride) {
-    DISPATCH(matvec2, f16, (n, w, row_stride, tokens, x, out, out_stride))
+void llcl_matmul_f16(int n, const uint16_t *w, size_t row_stride, int rows, int tokens, const float *x, float *out, size_t out_stride) {
+    DISPATCH(matmul, f16, (n, w, row_stride, rows, tokens, x, out, out_stride))
 }
 
 float llcl_dot_q4_0_q8_0(int n, const void *w, const int8_t *qs, const float *d, const float *sums) {

@@ -1,4 +1,5 @@
 // The kernels for AVX2 + FMA + F16C (x86-64 since 2013).
+#include <math.h>
 #include <stdlib.h>
 #include "CPUKernels.h"
 #include "common.h"

@@ -1,5 +1,6 @@
 // The kernels again with AVX-512 VNNI (vpdpbusd) and the 32 vector registers of AVX-512VL,
 // chosen at run time where the CPU has them (vector.c).
+#include <math.h>
 #include <stdlib.h>
 #include "CPUKernels.h"
 #include "common.h"

@@ -37,17 +37,6 @@ final class QuantizedKernelTests: XCTestCase {
         for j in x.indices { XCTAssertLessThanOrEqual(abs(x[j] - Float(qs[j]) * d[j / 256]), 0.5001 * abs(d[j / 256])) }
     }
 
-    /// The kernel variants this CPU can run (2 = AVX-512 VNNI, 1 = AVX2, 0 = portable), each
-    /// made active in turn; the best is restored afterwards.
-    func forEachVariant(_ body: (Int32) -> Void) {
-        let best = llcl_use_kernel_variant(-1)
-        defer { _ = llcl_use_kernel_variant(-1) }
-        for variant in (0...best).reversed() { XCTAssertEqual(llcl_use_kernel_variant(variant), variant); body(variant) }
-    }
-
-    /// Each kernel computes Σ w·q·d exactly up to F32 rounding of the per-block scales and sums:
-    /// error relative to Σ|w·x| ≤ 1e-6, on rows of 1, 2, 3 and 9 blocks (odd counts hit the
-    /// tails), in every variant the CPU has.
     func testDotProductsMatchFloat64OfDecodedValues() { forEachVariant { variant in
         for type in [TensorType.q4_0, .q8_0, .q4_K, .q6_K] {
             for portable in [false, true] { checkDot(type, portable: portable, variant: variant) }

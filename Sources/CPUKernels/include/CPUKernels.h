@@ -56,8 +56,9 @@ void llcl_panel_q6_K(int n, const void *w, size_t row_bytes, int rows, int token
                      int stride, float *out, size_t out_stride);
 /// F16 weights against `tokens` F32 rows (row t at x + t·n).
 void llcl_matvec_f16(int n, const uint16_t *w, int tokens, const float *x, float *out, size_t out_stride);
-/// The same for two rows (w and w + row_stride) at once: out[t · out_stride + r], the same bits.
-void llcl_matvec2_f16(int n, const uint16_t *w, size_t row_stride, int tokens, const float *x, float *out, size_t out_stride);
+/// `rows` rows (row r at w + r·row_stride) against `tokens` F32 rows: out[t · out_stride + r],
+/// the same bits as llcl_matvec_f16 row by row (register tiles of rows × tokens for prompts).
+void llcl_matmul_f16(int n, const uint16_t *w, size_t row_stride, int rows, int tokens, const float *x, float *out, size_t out_stride);
 
 /// The same in plain C whatever the build: the portable path, and a second oracle in tests
 /// (block b's scale and sum at d[b·stride], sums[b·stride]).
