@@ -11,6 +11,8 @@
 // portable C (portable.c), which performs the same float operations one row at a time.
 
 #define PACK_MIN_TOKENS 2
+/// Tokens that share each packed vector load: 8 packed vectors + 2 accumulators per token fit the registers.
+#define PACK_GROUP (MAX_GROUP / 2)
 #ifndef PREFETCH_PANELS
 #define PREFETCH_PANELS 1
 #endif
@@ -111,6 +113,32 @@ static ALWAYS_INLINE void store_rows(__m256 v, int rows, float *out) {
     for (int r = 0; r < rows; r++) out[r] = lanes[r];
 }
 
+/// G tokens (qs + g·n) against a repacked Q4_0 panel: each packed vector, loaded once per block,
+/// feeds all G tokens; each token's operations are those of one token alone (the same bits).
+static ALWAYS_INLINE void q4_0_packed_tokens(const __m256i *packed, int nb, int G, const int8_t *qs, int n, const float *d, const float *sums,
+                                             int stride, int rows, float *out, size_t out_stride) {
+    __m256 acc[4], offset[4];
+    for (int g = 0; g < G; g++) acc[g] = offset[g] = _mm256_setzero_ps();
+    for (int b = 0; b < nb; b++) {
+        __m256i p[8];
+        for (int j = 0; j < 8; j++) p[j] = packed[9 * b + j];
+        const __m256 dw = _mm256_castsi256_ps(packed[9 * b + 8]);
+        for (int g = 0; g < G; g++) {
+            const int32_t *a = (const int32_t *)(qs + (size_t)g * n + 32 * b);
+            // two chains of four (integer sums: the order does not change the result)
+            __m256i dot0 = _mm256_setzero_si256(), dot1 = _mm256_setzero_si256();
+            for (int j = 0; j < 8; j += 2) {
+                dot0 = dot_u8s8_acc(dot0, p[j], _mm256_set1_epi32(a[j]));
+                dot1 = dot_u8s8_acc(dot1, p[j + 1], _mm256_set1_epi32(a[j + 1]));
+            }
+            const __m256i dot = _mm256_add_epi32(dot0, dot1);
+            acc[g] = _mm256_fmadd_ps(_mm256_mul_ps(dw, _mm256_set1_ps(d[(size_t)b * stride + g])), _mm256_cvtepi32_ps(dot), acc[g]);
+            offset[g] = _mm256_fmadd_ps(dw, _mm256_set1_ps(sums[(size_t)b * stride + g]), offset[g]);
+        }
+    }
+    for (int g = 0; g < G; g++) store_rows(_mm256_fnmadd_ps(_mm256_set1_ps(8), offset[g], acc[g]), rows, out + (size_t)g * out_stride);
+}
+
 void VARIANT(llcl_panel_q4_0)(int n, const void *w, size_t row_bytes, int rows, int tokens, const int8_t *qs, const float *d,
                               const float *sums, int stride, float *out, size_t out_stride) {
     const int nb = n / 32;
@@ -126,18 +154,18 @@ void VARIANT(llcl_panel_q4_0)(int n, const void *w, size_t row_bytes, int rows, 
             packed[9 * b + 8] = _mm256_castps_si256(panel_halves(x, b, 18, 0));
         }
     }
-    for (int t = 0; t < tokens; t++) {
+    int t = 0;
+    if (packed) {
+        for (; t + PACK_GROUP <= tokens; t += PACK_GROUP) q4_0_packed_tokens(packed, nb, PACK_GROUP, qs + (size_t)t * n, n, d + t, sums + t, stride, rows, out + (size_t)t * out_stride, out_stride);
+        for (; t < tokens; t++) q4_0_packed_tokens(packed, nb, 1, qs + (size_t)t * n, n, d + t, sums + t, stride, rows, out + (size_t)t * out_stride, out_stride);
+    }
+    for (; t < tokens; t++) {
         const int8_t *q = qs + (size_t)t * n;
         __m256 acc = _mm256_setzero_ps(), offset = _mm256_setzero_ps();
         for (int b = 0; b < nb; b++) {
             __m256i dot;
             __m256 dw;
-            if (packed) {
-                const int32_t *a = (const int32_t *)(q + 32 * b);
-                dot = _mm256_setzero_si256();
-                for (int j = 0; j < 8; j++) dot = dot_u8s8_acc(dot, packed[9 * b + j], _mm256_set1_epi32(a[j]));
-                dw = _mm256_castsi256_ps(packed[9 * b + 8]);
-            } else {
+            {
                 prefetch_next_panel(x[0], row_bytes, b, 18);
                 const __m256i a = _mm256_loadu_si256((const __m256i *)(q + 32 * b));
                 __m256i v[8];
@@ -157,6 +185,46 @@ void VARIANT(llcl_panel_q4_0)(int n, const void *w, size_t row_bytes, int rows, 
 static ALWAYS_INLINE int32_t byte_sum(const int8_t *q) {
     const __m256i pairs = _mm256_maddubs_epi16(_mm256_set1_epi8(1), _mm256_loadu_si256((const __m256i *)q));
     return hsum_i32(_mm256_madd_epi16(pairs, _mm256_set1_epi16(1)));
+}
+
+/// G tokens against a repacked Q8_0 panel, as q4_0_packed_tokens (VNNI: weights biased by 128,
+/// taken out through the block sums; AVX2: |w| and the activations with w's sign).
+static ALWAYS_INLINE void q8_0_packed_tokens(const __m256i *packed, int nb, int G, const int8_t *qs, int n, const float *d, const float *sums,
+                                             int stride, int rows, float *out, size_t out_stride) {
+#ifdef LLCL_VNNI
+    enum { per_block = 9 };
+#else
+    enum { per_block = 17 };
+#endif
+    __m256 acc[4], offset[4];
+    for (int g = 0; g < G; g++) acc[g] = offset[g] = _mm256_setzero_ps();
+    for (int b = 0; b < nb; b++) {
+        const __m256i *p = packed + per_block * b;
+        __m256i v[8];
+        for (int j = 0; j < 8; j++) v[j] = p[j];
+        const __m256 dw = _mm256_castsi256_ps(p[per_block - 1]);
+        for (int g = 0; g < G; g++) {
+            const int8_t *q = qs + (size_t)g * n + 32 * b;
+            const int32_t *a = (const int32_t *)q;
+            __m256i dot0 = _mm256_setzero_si256(), dot1 = _mm256_setzero_si256();
+            for (int j = 0; j < 8; j += 2) {
+#ifdef LLCL_VNNI
+                dot0 = dot_u8s8_acc(dot0, v[j], _mm256_set1_epi32(a[j]));
+                dot1 = dot_u8s8_acc(dot1, v[j + 1], _mm256_set1_epi32(a[j + 1]));
+#else
+                dot0 = dot_u8s8_acc(dot0, v[j], _mm256_sign_epi8(_mm256_set1_epi32(a[j]), p[8 + j]));
+                dot1 = dot_u8s8_acc(dot1, v[j + 1], _mm256_sign_epi8(_mm256_set1_epi32(a[j + 1]), p[9 + j]));
+#endif
+            }
+            __m256i dot = _mm256_add_epi32(dot0, dot1);
+#ifndef LLCL_VNNI
+            dot = _mm256_add_epi32(dot, _mm256_set1_epi32(128 * byte_sum(q)));
+#endif
+            acc[g] = _mm256_fmadd_ps(_mm256_mul_ps(dw, _mm256_set1_ps(d[(size_t)b * stride + g])), _mm256_cvtepi32_ps(dot), acc[g]);
+            offset[g] = _mm256_fmadd_ps(dw, _mm256_set1_ps(sums[(size_t)b * stride + g]), offset[g]);
+        }
+    }
+    for (int g = 0; g < G; g++) store_rows(_mm256_fnmadd_ps(_mm256_set1_ps(128), offset[g], acc[g]), rows, out + (size_t)g * out_stride);
 }
 
 void VARIANT(llcl_panel_q8_0)(int n, const void *w, size_t row_bytes, int rows, int tokens, const int8_t *qs, const float *d,
@@ -192,24 +260,19 @@ void VARIANT(llcl_panel_q8_0)(int n, const void *w, size_t row_bytes, int rows, 
             packed[per_block * b + per_block - 1] = _mm256_castps_si256(panel_halves(x, b, 34, 0));
         }
     }
-    for (int t = 0; t < tokens; t++) {
+    int t = 0;
+    if (packed) {
+        for (; t + PACK_GROUP <= tokens; t += PACK_GROUP)
+            q8_0_packed_tokens(packed, nb, PACK_GROUP, qs + (size_t)t * n, n, d + t, sums + t, stride, rows, out + (size_t)t * out_stride, out_stride);
+        for (; t < tokens; t++) q8_0_packed_tokens(packed, nb, 1, qs + (size_t)t * n, n, d + t, sums + t, stride, rows, out + (size_t)t * out_stride, out_stride);
+    }
+    for (; t < tokens; t++) {
         const int8_t *q = qs + (size_t)t * n;
         __m256 acc = _mm256_setzero_ps(), offset = _mm256_setzero_ps();
         for (int b = 0; b < nb; b++) {
             __m256i dot;
             __m256 dw;
-            if (packed) {
-                const int32_t *a = (const int32_t *)(q + 32 * b);
-                const __m256i *p = packed + per_block * b;
-                dot = _mm256_setzero_si256();
-#ifdef LLCL_VNNI
-                for (int j = 0; j < 8; j++) dot = dot_u8s8_acc(dot, p[j], _mm256_set1_epi32(a[j]));
-#else
-                for (int j = 0; j < 8; j++) dot = dot_u8s8_acc(dot, p[j], _mm256_sign_epi8(_mm256_set1_epi32(a[j]), p[8 + j]));
-                dot = _mm256_add_epi32(dot, _mm256_set1_epi32(128 * byte_sum(q + 32 * b)));
-#endif
-                dw = _mm256_castsi256_ps(p[per_block - 1]);
-            } else {
+            {
                 prefetch_next_panel(x[0], row_bytes, b, 34);
                 const __m256i a = _mm256_loadu_si256((const __m256i *)(q + 32 * b));
                 __m256i v[8];

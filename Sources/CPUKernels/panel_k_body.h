@@ -37,14 +37,17 @@ static ALWAYS_INLINE __m256i scaled_dot32(__m256i acc, __m256i v, const int8_t *
     return _mm256_add_epi32(acc, _mm256_madd_epi16(pairs, scale16));
 }
 
-/// Σ_j over `count` packed vectors: lane r += row r's values 4j..4j+3 · a[4j..4j+3].
+/// Σ_j over `count` packed vectors (in registers): lane r += row r's values 4j..4j+3 · a[4j..4j+3],
+/// in two chains (integer sums: the order does not change the result).
 static ALWAYS_INLINE __m256i packed_dot(const __m256i *p, const int8_t *a, int count) {
-    __m256i dot = _mm256_setzero_si256();
-    for (int j = 0; j < count; j++) {
-        int32_t group; memcpy(&group, a + 4 * j, 4);
-        dot = dot_u8s8_acc(dot, p[j], _mm256_set1_epi32(group));
+    __m256i dot0 = _mm256_setzero_si256(), dot1 = _mm256_setzero_si256();
+    for (int j = 0; j < count; j += 2) {
+        int32_t g0, g1;
+        memcpy(&g0, a + 4 * j, 4); memcpy(&g1, a + 4 * j + 4, 4);
+        dot0 = dot_u8s8_acc(dot0, p[j], _mm256_set1_epi32(g0));
+        dot1 = dot_u8s8_acc(dot1, p[j + 1], _mm256_set1_epi32(g1));
     }
-    return dot;
+    return _mm256_add_epi32(dot0, dot1);
 }
 
 /// Row-sequential decoding reads a panel as one stream: fetch the lines PREFETCH_AHEAD bytes on
@@ -56,8 +59,44 @@ static ALWAYS_INLINE void prefetch_ahead(const uint8_t *block, int block_bytes) 
     for (int line = 0; line < block_bytes; line += 64) _mm_prefetch((const char *)block + PREFETCH_AHEAD + line, _MM_HINT_T1);
 }
 
-// Packed Q4_K block: 64 value vectors (8 sub-blocks × 8), 8 scale and 8 min vectors (int32 lanes), d, dmin.
-enum { Q4K_PACKED = 82 };
+// Packed Q4_K block: 64 value vectors (8 sub-blocks × 8), 8 scale vectors (int32 lanes), 4 min vectors
+// (lane r: the mins of sub-blocks 2k and 2k+1 as a pair of int16, for vpmaddwd), d, dmin.
+enum { Q4K_PACKED = 78 };
+
+/// G tokens (qs + g·n, bsums + g·n/16) against a repacked Q4_K panel: each sub-block's packed
+/// vectors are loaded once for all G tokens; each token's operations are those it gets alone.
+static ALWAYS_INLINE void q4_K_packed_tokens(const __m256i *packed, int nb, int G, const int8_t *qs, int n, const float *d, const int16_t *bsums,
+                                             int stride, int rows, float *out, size_t out_stride) {
+    __m256 acc[4], mins[4];
+    for (int g = 0; g < G; g++) acc[g] = mins[g] = _mm256_setzero_ps();
+    for (int b = 0; b < nb; b++) {
+        const __m256i *p = packed + (size_t)Q4K_PACKED * b;
+        __m256i sums[4], msum[4];
+        for (int g = 0; g < G; g++) {
+            sums[g] = _mm256_setzero_si256();
+            // a min multiplies its sub-block's activation sum: the eight sums, as pairs in every lane
+            const int16_t *bs = bsums + (size_t)g * (n / 16) + 16 * b;
+            const __m256i sub = _mm256_broadcastsi128_si256(_mm_hadd_epi16(_mm_loadu_si128((const __m128i *)bs), _mm_loadu_si128((const __m128i *)(bs + 8))));
+            msum[g] = _mm256_madd_epi16(p[72], _mm256_shuffle_epi32(sub, 0x00));
+            msum[g] = _mm256_add_epi32(msum[g], _mm256_madd_epi16(p[73], _mm256_shuffle_epi32(sub, 0x55)));
+            msum[g] = _mm256_add_epi32(msum[g], _mm256_madd_epi16(p[74], _mm256_shuffle_epi32(sub, 0xAA)));
+            msum[g] = _mm256_add_epi32(msum[g], _mm256_madd_epi16(p[75], _mm256_shuffle_epi32(sub, 0xFF)));
+        }
+        for (int sb = 0; sb < 8; sb++) {
+            __m256i v[8];
+            for (int j = 0; j < 8; j++) v[j] = p[8 * sb + j];
+            for (int g = 0; g < G; g++)
+                sums[g] = _mm256_add_epi32(sums[g], _mm256_mullo_epi32(p[64 + sb], packed_dot(v, qs + (size_t)g * n + 256 * b + 32 * sb, 8)));
+        }
+        const __m256 dw = _mm256_castsi256_ps(p[76]), dmin = _mm256_castsi256_ps(p[77]);
+        for (int g = 0; g < G; g++) {
+            const __m256 da = _mm256_set1_ps(d[(size_t)b * stride + g]);
+            acc[g] = _mm256_fmadd_ps(_mm256_mul_ps(dw, da), _mm256_cvtepi32_ps(sums[g]), acc[g]);
+            mins[g] = _mm256_fmadd_ps(_mm256_mul_ps(dmin, da), _mm256_cvtepi32_ps(msum[g]), mins[g]);
+        }
+    }
+    for (int g = 0; g < G; g++) store_rows(_mm256_sub_ps(acc[g], mins[g]), rows, out + (size_t)g * out_stride);
+}
 
 void VARIANT(llcl_panel_q4_K)(int n, const void *w, size_t row_bytes, int rows, int tokens, const int8_t *qs, const float *d,
                               const int16_t *bsums, int stride, float *out, size_t out_stride) {
@@ -70,22 +109,23 @@ void VARIANT(llcl_panel_q4_K)(int n, const void *w, size_t row_bytes, int rows, 
             prefetch_next_panel(x[0], row_bytes, b, 144);
             __m256i *p = packed + (size_t)Q4K_PACKED * b;
             __m256i v[8][8];
-            int32_t sc[8][8], m[8][8];  // [sub-block][row]
+            int32_t sc[8][8], m[4][8];  // [sub-block][row]; [pair of sub-blocks][row]
             for (int r = 0; r < 8; r++) {
                 const block_q4_K *blk = (const block_q4_K *)(x[r] + (size_t)b * 144);
                 q4_K_unpack(blk, v[r]);
                 uint8_t s[8], mm[8];
                 llcl_scales_mins_k4(blk->scales, s, mm);
-                for (int sb = 0; sb < 8; sb++) { sc[sb][r] = s[sb]; m[sb][r] = mm[sb]; }
+                for (int sb = 0; sb < 8; sb++) sc[sb][r] = s[sb];
+                for (int k = 0; k < 4; k++) m[k][r] = mm[2 * k] | (int32_t)mm[2 * k + 1] << 16;
             }
             for (int sb = 0; sb < 8; sb++) {
                 const __m256i rowsv[8] = {v[0][sb], v[1][sb], v[2][sb], v[3][sb], v[4][sb], v[5][sb], v[6][sb], v[7][sb]};
                 transpose8(rowsv, p + 8 * sb);
                 p[64 + sb] = _mm256_loadu_si256((const __m256i *)sc[sb]);
-                p[72 + sb] = _mm256_loadu_si256((const __m256i *)m[sb]);
+                if (sb < 4) p[72 + sb] = _mm256_loadu_si256((const __m256i *)m[sb]);
             }
-            p[80] = _mm256_castps_si256(panel_halves(x, b, 144, 0));
-            p[81] = _mm256_castps_si256(panel_halves(x, b, 144, 2));
+            p[76] = _mm256_castps_si256(panel_halves(x, b, 144, 0));
+            p[77] = _mm256_castps_si256(panel_halves(x, b, 144, 2));
         }
     }
     // decoding: per block, 8 rows' 8-lane sums, then 8 rows' min sums (4 lanes each), then the
@@ -98,10 +138,17 @@ void VARIANT(llcl_panel_q4_K)(int n, const void *w, size_t row_bytes, int rows, 
                 out[t * out_stride + r] = llcl_dot_q4_K_q8_K_portable(n, x[r], qs + (size_t)t * n, d + t, bsums + (size_t)t * (n / 16), stride);
         return;
     }
-    for (int t = 0; t < tokens; t++) {
+    int t = 0;
+    if (packed) {
+        for (; t + PACK_GROUP <= tokens; t += PACK_GROUP)
+            q4_K_packed_tokens(packed, nb, PACK_GROUP, qs + (size_t)t * n, n, d + t, bsums + (size_t)t * (n / 16), stride, rows, out + (size_t)t * out_stride, out_stride);
+        for (; t < tokens; t++)
+            q4_K_packed_tokens(packed, nb, 1, qs + (size_t)t * n, n, d + t, bsums + (size_t)t * (n / 16), stride, rows, out + (size_t)t * out_stride, out_stride);
+    }
+    for (; t < tokens; t++) {
         const int8_t *q = qs + (size_t)t * n;
         const int16_t *bs = bsums + (size_t)t * (n / 16);
-        if (!packed) {
+        {
             // a min multiplies the sum of its sub-block's 32 activations: the pairs of bsums
             int16_t *sub = (int16_t *)(row_dots + (size_t)16 * nb);
             uint16_t *halves = (uint16_t *)(sub + 8 * nb);
@@ -134,18 +181,9 @@ void VARIANT(llcl_panel_q4_K)(int n, const void *w, size_t row_bytes, int rows, 
         }
         __m256 acc = _mm256_setzero_ps(), mins = _mm256_setzero_ps();
         for (int b = 0; b < nb; b++) {
-            const int8_t *a = q + 256 * b;
-            __m256i sums = _mm256_setzero_si256(), msum = _mm256_setzero_si256();
+            __m256i sums, msum;
             __m256 dw, dmin;
-            if (packed) {
-                const __m256i *p = packed + (size_t)Q4K_PACKED * b;
-                for (int sb = 0; sb < 8; sb++) {
-                    sums = _mm256_add_epi32(sums, _mm256_mullo_epi32(p[64 + sb], packed_dot(p + 8 * sb, a + 32 * sb, 8)));
-                    msum = _mm256_add_epi32(msum, _mm256_mullo_epi32(p[72 + sb], _mm256_set1_epi32(bs[16 * b + 2 * sb] + bs[16 * b + 2 * sb + 1])));
-                }
-                dw = _mm256_castsi256_ps(p[80]);
-                dmin = _mm256_castsi256_ps(p[81]);
-            } else {
+            {
                 sums = sum_rows(row_dots + 8 * b);
                 msum = sum_rows(row_dots + (size_t)8 * nb + 8 * b);
                 const uint16_t *halves = (const uint16_t *)((const int16_t *)(row_dots + (size_t)16 * nb) + 8 * nb);
@@ -160,8 +198,44 @@ void VARIANT(llcl_panel_q4_K)(int n, const void *w, size_t row_bytes, int rows, 
     }
 }
 
-// Packed Q6_K block: 64 value vectors (8 quarters × 8), 16 scale vectors (int32 lanes), d.
-enum { Q6K_PACKED = 81 };
+// Packed Q6_K block: 64 value vectors (8 quarters × 8), 16 scale vectors (int32 lanes), d, and the 16
+// scales again as 8 vectors of int16 pairs (groups 2k, 2k+1) for the offset by vpmaddwd.
+enum { Q6K_PACKED = 89 };
+
+/// G tokens against a repacked Q6_K panel, as q4_K_packed_tokens.
+static ALWAYS_INLINE void q6_K_packed_tokens(const __m256i *packed, int nb, int G, const int8_t *qs, int n, const float *d, const int16_t *bsums,
+                                             int stride, int rows, float *out, size_t out_stride) {
+    __m256 acc[4];
+    for (int g = 0; g < G; g++) acc[g] = _mm256_setzero_ps();
+    for (int b = 0; b < nb; b++) {
+        const __m256i *p = packed + (size_t)Q6K_PACKED * b;
+        __m256i sums[4], offset[4];
+        for (int g = 0; g < G; g++) sums[g] = offset[g] = _mm256_setzero_si256();
+        for (int k = 0; k < 8; k++) {
+            __m256i v[8];
+            for (int j = 0; j < 8; j++) v[j] = p[8 * k + j];
+            for (int g = 0; g < G; g++) {
+                const int8_t *a = qs + (size_t)g * n + 256 * b + 32 * k;
+                // the first four packed vectors of a quarter are its first 16 values (group 2k)
+                sums[g] = _mm256_add_epi32(sums[g], _mm256_mullo_epi32(p[64 + 2 * k], packed_dot(v, a, 4)));
+                sums[g] = _mm256_add_epi32(sums[g], _mm256_mullo_epi32(p[65 + 2 * k], packed_dot(v + 4, a + 16, 4)));
+            }
+        }
+        const __m256 dw = _mm256_castsi256_ps(p[80]);
+        for (int g = 0; g < G; g++) {
+            const int16_t *bs = bsums + (size_t)g * (n / 16) + 16 * b;
+            for (int k = 0; k < 8; k++) {  // two groups' scales and sums per vpmaddwd
+                int32_t pair;
+                memcpy(&pair, bs + 2 * k, 4);
+                offset[g] = _mm256_add_epi32(offset[g], _mm256_madd_epi16(p[81 + k], _mm256_set1_epi32(pair)));
+            }
+            // values carry +32: Σ sc·(u − 32)·a = Σ sc·u·a − 32·Σ sc·Σa
+            const __m256i total = _mm256_sub_epi32(sums[g], _mm256_slli_epi32(offset[g], 5));
+            acc[g] = _mm256_fmadd_ps(_mm256_mul_ps(dw, _mm256_set1_ps(d[(size_t)b * stride + g])), _mm256_cvtepi32_ps(total), acc[g]);
+        }
+    }
+    for (int g = 0; g < G; g++) store_rows(acc[g], rows, out + (size_t)g * out_stride);
+}
 
 void VARIANT(llcl_panel_q6_K)(int n, const void *w, size_t row_bytes, int rows, int tokens, const int8_t *qs, const float *d,
                               const int16_t *bsums, int stride, float *out, size_t out_stride) {
@@ -186,6 +260,11 @@ void VARIANT(llcl_panel_q6_K)(int n, const void *w, size_t row_bytes, int rows, 
             }
             for (int g = 0; g < 16; g++) p[64 + g] = _mm256_loadu_si256((const __m256i *)sc[g]);
             p[80] = _mm256_castps_si256(panel_halves(x, b, 210, 208));
+            for (int k = 0; k < 8; k++) {
+                int32_t pairs[8];
+                for (int r = 0; r < 8; r++) pairs[r] = (uint16_t)sc[2 * k][r] | (int32_t)((uint32_t)(uint16_t)sc[2 * k + 1][r] << 16);
+                p[81 + k] = _mm256_loadu_si256((const __m256i *)pairs);
+            }
         }
     }
     __m256i *row_dots = packed ? NULL : panel_buffer((size_t)nb * 8);
@@ -195,10 +274,17 @@ void VARIANT(llcl_panel_q6_K)(int n, const void *w, size_t row_bytes, int rows, 
                 out[t * out_stride + r] = llcl_dot_q6_K_q8_K_portable(n, x[r], qs + (size_t)t * n, d + t, bsums + (size_t)t * (n / 16), stride);
         return;
     }
-    for (int t = 0; t < tokens; t++) {
+    int t = 0;
+    if (packed) {
+        for (; t + PACK_GROUP <= tokens; t += PACK_GROUP)
+            q6_K_packed_tokens(packed, nb, PACK_GROUP, qs + (size_t)t * n, n, d + t, bsums + (size_t)t * (n / 16), stride, rows, out + (size_t)t * out_stride, out_stride);
+        for (; t < tokens; t++)
+            q6_K_packed_tokens(packed, nb, 1, qs + (size_t)t * n, n, d + t, bsums + (size_t)t * (n / 16), stride, rows, out + (size_t)t * out_stride, out_stride);
+    }
+    for (; t < tokens; t++) {
         const int8_t *q = qs + (size_t)t * n;
         const int16_t *bs = bsums + (size_t)t * (n / 16);
-        if (!packed) {
+        {
             // decoding: the rows one after another (one sequential read of the panel)
             for (int r = 0; r < 8; r++)
                 for (int b = 0; b < nb; b++) {
@@ -225,22 +311,9 @@ void VARIANT(llcl_panel_q6_K)(int n, const void *w, size_t row_bytes, int rows, 
         }
         __m256 acc = _mm256_setzero_ps();
         for (int b = 0; b < nb; b++) {
-            const int8_t *a = q + 256 * b;
             __m256i total;
             __m256 dw;
-            if (packed) {
-                const __m256i *p = packed + (size_t)Q6K_PACKED * b;
-                __m256i sums = _mm256_setzero_si256(), offset = _mm256_setzero_si256();
-                for (int k = 0; k < 8; k++) {
-                    // the first four packed vectors of a quarter are its first 16 values (group 2k)
-                    sums = _mm256_add_epi32(sums, _mm256_mullo_epi32(p[64 + 2 * k], packed_dot(p + 8 * k, a + 32 * k, 4)));
-                    sums = _mm256_add_epi32(sums, _mm256_mullo_epi32(p[65 + 2 * k], packed_dot(p + 8 * k + 4, a + 32 * k + 16, 4)));
-                }
-                for (int g = 0; g < 16; g++) offset = _mm256_add_epi32(offset, _mm256_mullo_epi32(p[64 + g], _mm256_set1_epi32(bs[16 * b + g])));
-                // values carry +32: Σ sc·(u − 32)·a = Σ sc·u·a − 32·Σ sc·Σa
-                total = _mm256_sub_epi32(sums, _mm256_slli_epi32(offset, 5));
-                dw = _mm256_castsi256_ps(p[80]);
-            } else {
+            {
                 total = sum_rows(row_dots + 8 * b);
                 dw = panel_halves(x, b, 210, 208);
             }
