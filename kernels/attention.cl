@@ -2,15 +2,18 @@
 // lets t see (CSR: visible[offsets[t] ..< offsets[t+1]], host-built, causal and per sequence),
 // times V. GQA: head h reads KV head h / (heads / kv_heads). Softmax in F32 with -inf as the
 // running max's start, so the build must not use fast/finite-math flags.
-// Scores go to a global scratch [rows, heads, score_stride]; the V sum runs over cells in plan
-// order, one work-item per output dimension, like the CPU reference.
-// One work-group per (h, t - row0); power-of-two work-group size. Global (ls, heads, rows).
+// One work-group per (h, t - row0); power-of-two work-group size ls. Global (ls, heads, rows).
+// Local memory: `partial` (ls floats) for the reductions, `q_local` (head_dim floats: the query,
+// read by every work-item for every key), `p_tile` and `cell_tile` (ls each: a tile of
+// probabilities and cache rows, loaded once for all head_dim outputs instead of once each).
+// Scores go to a global scratch [rows, heads, score_stride], normalised in place; the V sum
+// runs over cells in plan order, one work-item per output dimension, like the CPU.
 kernel void attention_rows(global float* out, global const float* q,
                            global const float* k_cache, global const float* v_cache,
                            global const int* offsets, global const int* visible,
                            global float* scores, int score_stride, int row0,
                            int heads, int kv_heads, int head_dim, float scale,
-                           local float* partial) {
+                           local float* partial, local float* q_local, local float* p_tile, local int* cell_tile) {
     int lid = get_local_id(0), ls = get_local_size(0);
     int h = get_group_id(1), t = row0 + get_group_id(2);
     int kv_dim = kv_heads * head_dim, kvh = h / (heads / kv_heads);
@@ -18,11 +21,14 @@ kernel void attention_rows(global float* out, global const float* q,
     global const float* qh = q + ((size_t)t * heads + h) * head_dim;
     global float* sc = scores + ((size_t)get_group_id(2) * heads + h) * score_stride;
 
+    for (int d = lid; d < head_dim; d += ls) q_local[d] = qh[d];
+    barrier(CLK_LOCAL_MEM_FENCE);
+
     float m = -INFINITY;
     for (int j = lid; j < n; j += ls) {
         global const float* kr = k_cache + (size_t)visible[lo + j] * kv_dim + kvh * head_dim;
         float s = 0.0f;
-        for (int d = 0; d < head_dim; d++) s += qh[d] * kr[d];
+        for (int d = 0; d < head_dim; d++) s += q_local[d] * kr[d];
         s *= scale;
         sc[j] = s;
         m = fmax(m, s);
@@ -35,14 +41,29 @@ kernel void attention_rows(global float* out, global const float* q,
         sc[j] = e;
         sum += e;
     }
-    sum = group_reduce_sum(partial, sum);
-    barrier(CLK_GLOBAL_MEM_FENCE);   // every sc[j] written above is read by every work-item below
+    const float inv = 1.0f / group_reduce_sum(partial, sum);
 
     global float* o = out + ((size_t)t * heads + h) * head_dim;
-    for (int d = lid; d < head_dim; d += ls) {
-        float acc = 0.0f;
-        for (int j = 0; j < n; j++)
-            acc += sc[j] / sum * v_cache[(size_t)visible[lo + j] * kv_dim + kvh * head_dim + d];
-        o[d] = acc;
+    // one accumulator per output dimension this work-item owns (head_dim ≤ 4·ls: checked by the host)
+    float acc[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+    for (int first = 0; first < n; first += ls) {
+        // each work-item loads the one score it wrote above: no global barrier needed
+        int j = first + lid;
+        barrier(CLK_LOCAL_MEM_FENCE);   // the previous tile has been read by everyone
+        if (j < n) {
+            p_tile[lid] = sc[j] * inv;
+            cell_tile[lid] = visible[lo + j] * kv_dim + kvh * head_dim;
+        }
+        barrier(CLK_LOCAL_MEM_FENCE);
+        int count = min(ls, n - first);
+        for (int r = 0; r * ls < head_dim; r++) {
+            int d = lid + r * ls;
+            if (d < head_dim)
+                for (int c = 0; c < count; c++) acc[r] += p_tile[c] * v_cache[(size_t)cell_tile[c] + d];
+        }
+    }
+    for (int r = 0; r * ls < head_dim; r++) {
+        int d = lid + r * ls;
+        if (d < head_dim) o[d] = acc[r];
     }
 }

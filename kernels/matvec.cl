@@ -10,33 +10,38 @@
 // row, go through weight_at().
 // Global size (local_size · ⌈outputs / (local_size / lanes)⌉, rows).
 
-// Σ_l W[32u + l]·x[32u + l] over one unit; 0 when the type has no unit path here.
+// Σ of a·b over 16 lanes, as four float4 dot products (dot() maps to the device's vector
+// multiply-add; on a CPU driver the whole unit vectorises).
+inline float dot16(float16 a, float16 b) {
+    return dot(a.s0123, b.s0123) + dot(a.s4567, b.s4567) + dot(a.s89ab, b.s89ab) + dot(a.scdef, b.scdef);
+}
+
+// Σ_l W[32u + l]·x[32u + l] over one unit; 0 when the type has no unit path here. Weights and
+// activations are read 16 at a time (vloadN has no alignment needs beyond the element's), the
+// weights decoded with weight_at()'s operations, so each product is the CPU's exact product.
 inline float dot_unit(int type, weight_row row, int u, global const float* xs) {
-    float s = 0.0f;
+    const float16 x0 = vload16(0, xs), x1 = vload16(1, xs);
     switch (type) {
     case TYPE_F32: {
         global const float* w = (global const float*)row + 32 * u;
-        for (int l = 0; l < 32; l++) s += w[l] * xs[l];
-        return s;
+        return dot16(vload16(0, w), x0) + dot16(vload16(1, w), x1);
     }
-    case TYPE_F16:
-        for (int l = 0; l < 32; l++) s += vload_half(32 * u + l, (global const half*)row) * xs[l];
-        return s;
+    case TYPE_F16: {
+        global const half* w = (global const half*)row + 32 * u;
+        return dot16(vload_half16(0, w), x0) + dot16(vload_half16(1, w), x1);
+    }
     case TYPE_Q4_0: {
         weight_row b = row + u * 18;
-        float d = load_half(b, 0);
-        for (int j = 0; j < 16; j++) {
-            int q = b[2 + j];
-            s += (float)((q & 0xF) - 8) * d * xs[j];
-            s += (float)((q >> 4) - 8) * d * xs[j + 16];
-        }
-        return s;
+        const int16 q = convert_int16(vload16(0, b + 2));
+        const float d = load_half(b, 0);
+        // low nibbles are values 0..15, high nibbles 16..31
+        return dot16(convert_float16((q & 0xF) - 8) * d, x0) + dot16(convert_float16((q >> 4) - 8) * d, x1);
     }
     case TYPE_Q8_0: {
         weight_row b = row + u * 34;
-        float d = load_half(b, 0);
-        for (int l = 0; l < 32; l++) s += (float)((char)b[2 + l]) * d * xs[l];
-        return s;
+        global const char* q = (global const char*)(b + 2);
+        const float d = load_half(b, 0);
+        return dot16(convert_float16(vload16(0, q)) * d, x0) + dot16(convert_float16(vload16(1, q)) * d, x1);
     }
     case TYPE_Q4_K: {
         weight_row b = row + (u / 8) * 144;
@@ -44,11 +49,9 @@ inline float dot_unit(int type, weight_row row, int u, global const float* xs) {
         float2 sm = scale_min_k4(sub, b + 4);
         float scale = load_half(b, 0) * sm.x, offset = load_half(b, 2) * sm.y;
         weight_row qs = b + 16 + 32 * chunk;
-        for (int l = 0; l < 32; l++) {
-            int q = high ? (qs[l] >> 4) : (qs[l] & 0xF);
-            s += (scale * (float)q - offset) * xs[l];
-        }
-        return s;
+        int16 q0 = convert_int16(vload16(0, qs)), q1 = convert_int16(vload16(1, qs));
+        if (high) { q0 >>= 4; q1 >>= 4; }
+        return dot16(scale * convert_float16(q0 & 0xF) - offset, x0) + dot16(scale * convert_float16(q1 & 0xF) - offset, x1);
     }
     case TYPE_Q6_K: {
         weight_row b = row + (u / 8) * 210;
@@ -57,12 +60,11 @@ inline float dot_unit(int type, weight_row row, int u, global const float* xs) {
         float scale0 = d * (float)((char)b[192 + 8 * half_ + 2 * k]);
         float scale1 = d * (float)((char)b[192 + 8 * half_ + 1 + 2 * k]);
         weight_row ql = b + 64 * half_ + (k & 1) * 32, qh = b + 128 + 32 * half_;
-        for (int l = 0; l < 32; l++) {
-            int lo = k >= 2 ? (ql[l] >> 4) : (ql[l] & 0xF);
-            int hi = (qh[l] >> (2 * k)) & 3;
-            s += (l < 16 ? scale0 : scale1) * (float)((lo | (hi << 4)) - 32) * xs[l];
-        }
-        return s;
+        int16 lo0 = convert_int16(vload16(0, ql)), lo1 = convert_int16(vload16(1, ql));
+        if (k >= 2) { lo0 >>= 4; lo1 >>= 4; }
+        const int16 hi0 = (convert_int16(vload16(0, qh)) >> (2 * k)) & 3, hi1 = (convert_int16(vload16(1, qh)) >> (2 * k)) & 3;
+        return dot16(scale0 * convert_float16(((lo0 & 0xF) | (hi0 << 4)) - 32), x0)
+             + dot16(scale1 * convert_float16(((lo1 & 0xF) | (hi1 << 4)) - 32), x1);
     }
     default: return 0.0f;
     }

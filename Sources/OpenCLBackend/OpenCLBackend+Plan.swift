@@ -134,13 +134,18 @@ extension OpenCLBackend {
         let chunk = max(1, min(plan.rows, options.scratchBytes / (heads * stride * 4)))
         let scores = try scratchBuffer("attention scores", bytes: chunk * heads * stride * 4)
         let ls = kernels.attention.groupSize(preferred: 64)
+        // each work-item owns at most four output dimensions (attention.cl)
+        guard headDim <= 4 * ls else {
+            throw OpenCLError.unsupported("attention: head dimension \(headDim) needs work-groups of \((headDim + 3) / 4), the device allows \(ls)")
+        }
         let scale = 1 / Float(headDim).squareRoot()
         for first in Swift.stride(from: 0, to: plan.rows, by: chunk) {
             let n = min(chunk, plan.rows - first)
             try kernels.attention.launch([
                 .buffer(out.buffer), .buffer(q.buffer), .buffer(kvKeys[layer]), .buffer(kvValues[layer]),
                 .buffer(p.offsets), .buffer(p.visible), .buffer(scores), .int(stride), .int(first),
-                .int(heads), .int(kvHeads), .int(headDim), .float(scale), .local(bytes: ls * 4),
+                .int(heads), .int(kvHeads), .int(headDim), .float(scale),
+                .local(bytes: ls * 4), .local(bytes: headDim * 4), .local(bytes: ls * 4), .local(bytes: ls * 4),
             ], global: [ls, heads, n], local: [ls, 1, 1])
         }
     }
