@@ -57,18 +57,32 @@ struct PerfReport: ParsableCommand {
         }
     }
 
+    /// One line per (model, test). Several results of one engine for the same test are rounds of
+    /// a run that alternated the engines (run.sh): the table gives each engine's median and the
+    /// median (and range) of the per-round ratios, which a shared machine's drift affects least.
     static func table(_ rows: [Row], limits: MachineLimits) -> String {
         var lines = [
             String(format: "Machine: %d threads, read bandwidth %.1f GB/s, F32 FMA %.0f GFLOP/s, int8 dot %.0f GOP/s.", limits.threads, limits.readGBPerSecond, limits.f32GFLOPs, limits.int8GOPs),
             "",
-            "| model | test | llamacl t/s | llama.cpp t/s | ratio | llamacl achieved | of the roof |",
-            "|---|---|---:|---:|---:|---:|---:|",
+            "| model | test | rounds | llamacl t/s | llama.cpp t/s | ratio (range) | llamacl achieved | of the roof |",
+            "|---|---|---:|---:|---:|---:|---:|---:|",
         ]
-        let ours = rows.filter { $0.engine == "llamacl" }
-        for row in ours {
-            let theirs = rows.first { $0.engine == "llama.cpp" && $0.model == row.model && $0.test == row.test }
-            let ratio = theirs.map { String(format: "%.2f×", row.tokensPerSecond / $0.tokensPerSecond) } ?? "–"
-            let reference = theirs.map { String(format: "%.2f ± %.2f", $0.tokensPerSecond, $0.stddev) } ?? "–"
+        var keys: [String] = []
+        for row in rows where row.engine == "llamacl" && !keys.contains(row.model + " " + row.test) { keys.append(row.model + " " + row.test) }
+        for key in keys {
+            let ours = rows.filter { $0.engine == "llamacl" && $0.model + " " + $0.test == key }
+            let theirs = rows.filter { $0.engine == "llama.cpp" && $0.model + " " + $0.test == key }
+            var row = ours[0]
+            row.tokensPerSecond = median(ours.map(\.tokensPerSecond))
+            let ratio: String, reference: String
+            if theirs.isEmpty {
+                (ratio, reference) = ("–", "–")
+            } else {
+                // round i of ours against round i of theirs (the engines alternated round by round)
+                let ratios = zip(ours, theirs).map { $0.tokensPerSecond / $1.tokensPerSecond }
+                ratio = ratios.count > 1 ? String(format: "%.2f× (%.2f–%.2f)", median(ratios), ratios.min()!, ratios.max()!) : String(format: "%.2f×", ratios[0])
+                reference = String(format: "%.2f", median(theirs.map(\.tokensPerSecond)))
+            }
             // generation is bounded by reading the weights, prompts by arithmetic (8-bit dots, or F32 FMAs for F16/F32 files)
             let achieved: String, share: Double
             if row.prompt > 1 {
@@ -79,10 +93,15 @@ struct PerfReport: ParsableCommand {
                 achieved = String(format: "%.1f GB/s", row.gbPerSecond)
                 share = row.gbPerSecond / limits.readGBPerSecond
             }
-            lines.append(String(format: "| %@ | %@ | %.2f ± %.2f | %@ | %@ | %@ | %.0f%% |", row.model, row.test, row.tokensPerSecond, row.stddev,
+            lines.append(String(format: "| %@ | %@ | %d | %.2f | %@ | %@ | %@ | %.0f%% |", row.model, row.test, ours.count, row.tokensPerSecond,
                                 reference, ratio, achieved, 100 * share))
         }
         return lines.joined(separator: "\n") + "\n"
+    }
+
+    static func median(_ values: [Double]) -> Double {
+        let sorted = values.sorted(), mid = sorted.count / 2
+        return sorted.count % 2 == 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2
     }
 
     static func roofline(_ rows: [Row], limits: MachineLimits) -> XYPlot {

@@ -242,15 +242,23 @@ final class CommandTests: XCTestCase {
         let ours = dir.appendingPathComponent("ours.json").path
         try CLI.ok(["bench", "-m", model, "-p", "8", "-n", "2", "-r", "1", "--json"]).stdout.write(toFile: ours, atomically: true, encoding: .utf8)
         // llama-bench's field names, as its `-o json` writes them
-        let theirs = dir.appendingPathComponent("theirs.json").path
+        // two rounds of an alternating run: llama.cpp at 100 then 50 t/s
         let size = try XCTUnwrap(FileManager.default.attributesOfItem(atPath: model)[.size] as? Int)
-        let reference = #"[{"model_filename": "MODEL", "n_prompt": 8, "n_gen": 0, "avg_ts": 100.0, "stddev_ts": 1.0, "model_size": SIZE, "model_n_params": 1000}]"#
-        try reference.replacingOccurrences(of: "MODEL", with: model).replacingOccurrences(of: "SIZE", with: "\(size)")
-            .write(toFile: theirs, atomically: true, encoding: .utf8)
+        let theirs = try [100, 50].map { speed in
+            let path = dir.appendingPathComponent("theirs-\(speed).json").path
+            let reference = #"[{"model_filename": "MODEL", "n_prompt": 8, "n_gen": 0, "avg_ts": SPEED, "stddev_ts": 1.0, "model_size": SIZE, "model_n_params": 1000}]"#
+            try reference.replacingOccurrences(of: "MODEL", with: model).replacingOccurrences(of: "SIZE", with: "\(size)")
+                .replacingOccurrences(of: "SPEED", with: "\(speed)").write(toFile: path, atomically: true, encoding: .utf8)
+            return path
+        }
         let out = dir.appendingPathComponent("report").path
-        let report = try CLI.ok(["perf-report", "--machine", machinePath, "--ours", ours, "--llamacpp", theirs, "--out", out])
-        XCTAssertTrue(report.stdout.contains("| synth.gguf | pp8 |"), "\(report)")
-        XCTAssertTrue(report.stdout.contains("100.00 ± 1.00"), "llama.cpp's figure beside ours: \(report)")
+        let report = try CLI.ok(["perf-report", "--machine", machinePath, "--ours", ours, ours, "--llamacpp"] + theirs + ["--out", out])
+        XCTAssertTrue(report.stdout.contains("| synth.gguf | pp8 | 2 |"), "two rounds: \(report)")
+        XCTAssertTrue(report.stdout.contains("| 75.00 |"), "llama.cpp's median beside ours: \(report)")
+        // the same figure of ours against 100 and 50: ratios r and 2r, median 1.5r, range shown
+        let ourSpeed = try XCTUnwrap((try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: ours))) as? [[String: Any]])?.first?["tokens_per_second"] as? Double)
+        let r = ourSpeed / 100
+        XCTAssertTrue(report.stdout.contains(String(format: "%.2f× (%.2f–%.2f)", 1.5 * r, r, 2 * r)), "paired ratio: \(report)")
         XCTAssertTrue(FileManager.default.fileExists(atPath: out + "/roofline.svg"))
         XCTAssertTrue(FileManager.default.fileExists(atPath: out + "/table.md"))
 

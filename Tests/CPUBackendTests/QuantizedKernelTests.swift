@@ -37,6 +37,32 @@ final class QuantizedKernelTests: XCTestCase {
         for j in x.indices { XCTAssertLessThanOrEqual(abs(x[j] - Float(qs[j]) * d[j / 256]), 0.5001 * abs(d[j / 256])) }
     }
 
+    /// The vector quantizers give the portable loops' bits: exact halves (ties round to even),
+    /// an all-zero block, two values of the largest magnitude with opposite signs (the first
+    /// one found sets the sign of the Q8_K scale), and a block in a strided layout.
+    func testQuantizersAgreeAcrossVariants() {
+        var x = randomValues(1024, seed: 8)
+        for j in 256..<512 { x[j] = 0 }
+        x[600] = -4; x[700] = 4
+        for j in 0..<16 { x[j] = Float(j) - 7.5 }  // amax 7.5: x · 127/7.5 lands on halves
+        var q8_0: [[Int8]] = [], q8_0Scales: [[Float]] = [], q8_K: [[Int8]] = [], q8_KScales: [[Float]] = [], bsums: [[Int16]] = []
+        forEachVariant { _ in
+            var qs = [Int8](repeating: 0, count: 1024), d = [Float](repeating: 0, count: 64), sums = [Float](repeating: 0, count: 64)
+            llcl_quantize_q8_0(x, 1024, &qs, &d, &sums, 2)
+            q8_0.append(qs); q8_0Scales.append(d + sums)
+            var qk = [Int8](repeating: 0, count: 1024), dk = [Float](repeating: 0, count: 4), bs = [Int16](repeating: 0, count: 64)
+            llcl_quantize_q8_K(x, 1024, &qk, &dk, &bs, 1)
+            q8_K.append(qk); q8_KScales.append(dk); bsums.append(bs)
+        }
+        for v in 1..<q8_0.count {
+            XCTAssertEqual(q8_0[v], q8_0[0]); XCTAssertEqual(q8_0Scales[v].map(\.bitPattern), q8_0Scales[0].map(\.bitPattern))
+            XCTAssertEqual(q8_K[v], q8_K[0]); XCTAssertEqual(q8_KScales[v].map(\.bitPattern), q8_KScales[0].map(\.bitPattern))
+            XCTAssertEqual(bsums[v], bsums[0])
+        }
+        XCTAssertEqual(q8_K[0][600], -127, "the first extreme (−4) maps to −127")
+        XCTAssertEqual(q8_K[0][700], 127, "+4 clamps to 127")
+    }
+
     func testDotProductsMatchFloat64OfDecodedValues() { forEachVariant { variant in
         for type in [TensorType.q4_0, .q8_0, .q4_K, .q6_K] {
             for portable in [false, true] { checkDot(type, portable: portable, variant: variant) }
