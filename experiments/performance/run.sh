@@ -15,7 +15,8 @@ LLAMACL=${LLAMACL:-$root/.build/release/llamacl}
 MODELS=${PERF_MODELS:-$root/.perf-models}
 OUT=${OUT:-$here/results}
 THREADS=${THREADS:-2}
-REPS=${REPS:-3}
+REPS=${REPS:-2}
+ROUNDS=${ROUNDS:-4}
 LLAMA_CPP_BIN=${LLAMA_CPP_BIN:-}
 export LD_LIBRARY_PATH="${LLAMA_CPP_BIN:+$LLAMA_CPP_BIN:}${LD_LIBRARY_PATH:-}"
 
@@ -39,15 +40,20 @@ fi
 "$LLAMACL" machine -t "$THREADS" --json > "$OUT/machine.json"
 "$LLAMACL" machine -t "$THREADS"
 
+# Rounds: every model on both engines, then again; the table pairs round i of one engine with
+# round i of the other, so the machine's drift (this host is shared) falls on both alike.
+rm -f "$OUT"/llamacl-*.json "$OUT"/llamacpp-*.json
 ours=() theirs=()
-for m in $models; do
-    echo "== $m"
-    "$LLAMACL" bench -m "$MODELS/$m.gguf" -p 128 -n 32 -r "$REPS" -t "$THREADS" --json > "$OUT/llamacl-$m.json"
-    ours+=("$OUT/llamacl-$m.json")
-    if [ -n "$LLAMA_CPP_BIN" ]; then
-        "$LLAMA_CPP_BIN/llama-bench" -m "$MODELS/$m.gguf" -p 128 -n 32 -r "$REPS" -t "$THREADS" -o json 2> /dev/null > "$OUT/llamacpp-$m.json"
-        theirs+=("$OUT/llamacpp-$m.json")
-    fi
+for round in $(seq 1 "$ROUNDS"); do
+    for m in $models; do
+        echo "== round $round/$ROUNDS: $m"
+        "$LLAMACL" bench -m "$MODELS/$m.gguf" -p 128 -n 32 -r "$REPS" -t "$THREADS" --json > "$OUT/llamacl-$m-$round.json"
+        ours+=("$OUT/llamacl-$m-$round.json")
+        if [ -n "$LLAMA_CPP_BIN" ]; then
+            "$LLAMA_CPP_BIN/llama-bench" -m "$MODELS/$m.gguf" -p 128 -n 32 -r "$REPS" -t "$THREADS" -o json 2> /dev/null > "$OUT/llamacpp-$m-$round.json"
+            theirs+=("$OUT/llamacpp-$m-$round.json")
+        fi
+    done
 done
 
 # Batched generation with a shared prompt: B samples decode together (llama-batched-bench -pps).
