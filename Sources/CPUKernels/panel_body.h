@@ -13,6 +13,19 @@
 #define PACK_MIN_TOKENS 2
 /// Tokens that share each packed vector load: 8 packed vectors + 2 accumulators per token fit the registers.
 #define PACK_GROUP (MAX_GROUP / 2)
+
+/// Every token through a packed panel: `fn` (a *_packed_tokens) for groups of PACK_GROUP tokens,
+/// then for the rest one at a time; `sums_at(t)` is where token t's block sums start.
+#define RUN_PACKED_TOKENS(fn, sums_at)                                                                                            \
+    do {                                                                                                                       \
+        int t_ = 0;                                                                                                            \
+        for (; t_ + PACK_GROUP <= tokens; t_ += PACK_GROUP)                                                                    \
+            fn(packed, nb, PACK_GROUP, qs + (size_t)t_ * n, n, d + t_, sums_at(t_), stride, rows, out + (size_t)t_ * out_stride, out_stride); \
+        for (; t_ < tokens; t_++)                                                                                              \
+            fn(packed, nb, 1, qs + (size_t)t_ * n, n, d + t_, sums_at(t_), stride, rows, out + (size_t)t_ * out_stride, out_stride); \
+    } while (0)
+#define Q8_0_SUMS(t) (sums + (t))
+#define Q8_K_SUMS(t) (bsums + (size_t)(t) * (n / 16))
 #ifndef PREFETCH_PANELS
 #define PREFETCH_PANELS 1
 #endif
@@ -154,12 +167,11 @@ void VARIANT(llcl_panel_q4_0)(int n, const void *w, size_t row_bytes, int rows, 
             packed[9 * b + 8] = _mm256_castps_si256(panel_halves(x, b, 18, 0));
         }
     }
-    int t = 0;
     if (packed) {
-        for (; t + PACK_GROUP <= tokens; t += PACK_GROUP) q4_0_packed_tokens(packed, nb, PACK_GROUP, qs + (size_t)t * n, n, d + t, sums + t, stride, rows, out + (size_t)t * out_stride, out_stride);
-        for (; t < tokens; t++) q4_0_packed_tokens(packed, nb, 1, qs + (size_t)t * n, n, d + t, sums + t, stride, rows, out + (size_t)t * out_stride, out_stride);
+        RUN_PACKED_TOKENS(q4_0_packed_tokens, Q8_0_SUMS);
+        return;
     }
-    for (; t < tokens; t++) {
+    for (int t = 0; t < tokens; t++) {
         const int8_t *q = qs + (size_t)t * n;
         __m256 acc = _mm256_setzero_ps(), offset = _mm256_setzero_ps();
         for (int b = 0; b < nb; b++) {
@@ -260,13 +272,11 @@ void VARIANT(llcl_panel_q8_0)(int n, const void *w, size_t row_bytes, int rows, 
             packed[per_block * b + per_block - 1] = _mm256_castps_si256(panel_halves(x, b, 34, 0));
         }
     }
-    int t = 0;
     if (packed) {
-        for (; t + PACK_GROUP <= tokens; t += PACK_GROUP)
-            q8_0_packed_tokens(packed, nb, PACK_GROUP, qs + (size_t)t * n, n, d + t, sums + t, stride, rows, out + (size_t)t * out_stride, out_stride);
-        for (; t < tokens; t++) q8_0_packed_tokens(packed, nb, 1, qs + (size_t)t * n, n, d + t, sums + t, stride, rows, out + (size_t)t * out_stride, out_stride);
+        RUN_PACKED_TOKENS(q8_0_packed_tokens, Q8_0_SUMS);
+        return;
     }
-    for (; t < tokens; t++) {
+    for (int t = 0; t < tokens; t++) {
         const int8_t *q = qs + (size_t)t * n;
         __m256 acc = _mm256_setzero_ps(), offset = _mm256_setzero_ps();
         for (int b = 0; b < nb; b++) {

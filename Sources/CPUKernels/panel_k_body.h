@@ -138,14 +138,11 @@ void VARIANT(llcl_panel_q4_K)(int n, const void *w, size_t row_bytes, int rows, 
                 out[t * out_stride + r] = llcl_dot_q4_K_q8_K_portable(n, x[r], qs + (size_t)t * n, d + t, bsums + (size_t)t * (n / 16), stride);
         return;
     }
-    int t = 0;
     if (packed) {
-        for (; t + PACK_GROUP <= tokens; t += PACK_GROUP)
-            q4_K_packed_tokens(packed, nb, PACK_GROUP, qs + (size_t)t * n, n, d + t, bsums + (size_t)t * (n / 16), stride, rows, out + (size_t)t * out_stride, out_stride);
-        for (; t < tokens; t++)
-            q4_K_packed_tokens(packed, nb, 1, qs + (size_t)t * n, n, d + t, bsums + (size_t)t * (n / 16), stride, rows, out + (size_t)t * out_stride, out_stride);
+        RUN_PACKED_TOKENS(q4_K_packed_tokens, Q8_K_SUMS);
+        return;
     }
-    for (; t < tokens; t++) {
+    for (int t = 0; t < tokens; t++) {
         const int8_t *q = qs + (size_t)t * n;
         const int16_t *bs = bsums + (size_t)t * (n / 16);
         {
@@ -274,14 +271,11 @@ void VARIANT(llcl_panel_q6_K)(int n, const void *w, size_t row_bytes, int rows, 
                 out[t * out_stride + r] = llcl_dot_q6_K_q8_K_portable(n, x[r], qs + (size_t)t * n, d + t, bsums + (size_t)t * (n / 16), stride);
         return;
     }
-    int t = 0;
     if (packed) {
-        for (; t + PACK_GROUP <= tokens; t += PACK_GROUP)
-            q6_K_packed_tokens(packed, nb, PACK_GROUP, qs + (size_t)t * n, n, d + t, bsums + (size_t)t * (n / 16), stride, rows, out + (size_t)t * out_stride, out_stride);
-        for (; t < tokens; t++)
-            q6_K_packed_tokens(packed, nb, 1, qs + (size_t)t * n, n, d + t, bsums + (size_t)t * (n / 16), stride, rows, out + (size_t)t * out_stride, out_stride);
+        RUN_PACKED_TOKENS(q6_K_packed_tokens, Q8_K_SUMS);
+        return;
     }
-    for (; t < tokens; t++) {
+    for (int t = 0; t < tokens; t++) {
         const int8_t *q = qs + (size_t)t * n;
         const int16_t *bs = bsums + (size_t)t * (n / 16);
         {
