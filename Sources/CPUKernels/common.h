@@ -9,6 +9,16 @@
 #define LLCL_AVX2 1
 #endif
 
+#ifdef LLCL_AVX2
+/// The sum of eight int32 lanes.
+static inline int32_t hsum_i32(__m256i v) {
+    __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4E));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xB1));
+    return _mm_cvtsi128_si32(s);
+}
+#endif
+
 typedef struct { uint16_t d; uint8_t qs[16]; } block_q4_0;                 // 18 bytes
 typedef struct { uint16_t d; int8_t qs[32]; } block_q8_0;                  // 34 bytes
 typedef struct { uint16_t d, dmin; uint8_t scales[12]; uint8_t qs[128]; } block_q4_K;  // 144 bytes

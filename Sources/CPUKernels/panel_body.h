@@ -175,16 +175,12 @@ void VARIANT(llcl_panel_q4_0)(int n, const void *w, size_t row_bytes, int rows, 
         const int8_t *q = qs + (size_t)t * n;
         __m256 acc = _mm256_setzero_ps(), offset = _mm256_setzero_ps();
         for (int b = 0; b < nb; b++) {
-            __m256i dot;
-            __m256 dw;
-            {
-                prefetch_next_panel(x[0], row_bytes, b, 18);
-                const __m256i a = _mm256_loadu_si256((const __m256i *)(q + 32 * b));
-                __m256i v[8];
-                for (int r = 0; r < 8; r++) v[r] = dot_u8s8_acc(_mm256_setzero_si256(), q4_0_nibbles(x[r] + (size_t)b * 18), a);
-                dot = sum_rows(v);
-                dw = panel_halves(x, b, 18, 0);
-            }
+            prefetch_next_panel(x[0], row_bytes, b, 18);
+            const __m256i a = _mm256_loadu_si256((const __m256i *)(q + 32 * b));
+            __m256i v[8];
+            for (int r = 0; r < 8; r++) v[r] = dot_u8s8_acc(_mm256_setzero_si256(), q4_0_nibbles(x[r] + (size_t)b * 18), a);
+            const __m256i dot = sum_rows(v);
+            const __m256 dw = panel_halves(x, b, 18, 0);
             acc = _mm256_fmadd_ps(_mm256_mul_ps(dw, _mm256_set1_ps(d[(size_t)b * stride + t])), _mm256_cvtepi32_ps(dot), acc);
             // nibbles carry +8: Σ dw·(da·Σa) is taken out at the end
             offset = _mm256_fmadd_ps(dw, _mm256_set1_ps(sums[(size_t)b * stride + t]), offset);
@@ -280,26 +276,22 @@ void VARIANT(llcl_panel_q8_0)(int n, const void *w, size_t row_bytes, int rows, 
         const int8_t *q = qs + (size_t)t * n;
         __m256 acc = _mm256_setzero_ps(), offset = _mm256_setzero_ps();
         for (int b = 0; b < nb; b++) {
-            __m256i dot;
-            __m256 dw;
-            {
-                prefetch_next_panel(x[0], row_bytes, b, 34);
-                const __m256i a = _mm256_loadu_si256((const __m256i *)(q + 32 * b));
-                __m256i v[8];
-                for (int r = 0; r < 8; r++) {
-                    const __m256i wr = _mm256_loadu_si256((const __m256i *)(x[r] + (size_t)b * 34 + 2));
+            prefetch_next_panel(x[0], row_bytes, b, 34);
+            const __m256i a = _mm256_loadu_si256((const __m256i *)(q + 32 * b));
+            __m256i v[8];
+            for (int r = 0; r < 8; r++) {
+                const __m256i wr = _mm256_loadu_si256((const __m256i *)(x[r] + (size_t)b * 34 + 2));
 #ifdef LLCL_VNNI
-                    v[r] = dot_u8s8_acc(_mm256_setzero_si256(), _mm256_xor_si256(wr, bias), a);
+                v[r] = dot_u8s8_acc(_mm256_setzero_si256(), _mm256_xor_si256(wr, bias), a);
 #else
-                    v[r] = dot_u8s8_acc(_mm256_setzero_si256(), _mm256_sign_epi8(wr, wr), _mm256_sign_epi8(a, wr));
+                v[r] = dot_u8s8_acc(_mm256_setzero_si256(), _mm256_sign_epi8(wr, wr), _mm256_sign_epi8(a, wr));
 #endif
-                }
-                dot = sum_rows(v);
-#ifndef LLCL_VNNI
-                dot = _mm256_add_epi32(dot, _mm256_set1_epi32(128 * byte_sum(q + 32 * b)));
-#endif
-                dw = panel_halves(x, b, 34, 0);
             }
+            __m256i dot = sum_rows(v);
+#ifndef LLCL_VNNI
+            dot = _mm256_add_epi32(dot, _mm256_set1_epi32(128 * byte_sum(q + 32 * b)));
+#endif
+            const __m256 dw = panel_halves(x, b, 34, 0);
             acc = _mm256_fmadd_ps(_mm256_mul_ps(dw, _mm256_set1_ps(d[(size_t)b * stride + t])), _mm256_cvtepi32_ps(dot), acc);
             offset = _mm256_fmadd_ps(dw, _mm256_set1_ps(sums[(size_t)b * stride + t]), offset);
         }

@@ -63,6 +63,12 @@ static ALWAYS_INLINE void prefetch_ahead(const uint8_t *block, int block_bytes) 
 // (lane r: the mins of sub-blocks 2k and 2k+1 as a pair of int16, for vpmaddwd), d, dmin.
 enum { Q4K_PACKED = 78 };
 
+/// The eight sums of 32 activations of a Q8_K block (pairs of its sums of 16), as int16: each
+/// Q4_K min multiplies one.
+static ALWAYS_INLINE __m128i subblock_sums(const int16_t *bs) {
+    return _mm_hadd_epi16(_mm_loadu_si128((const __m128i *)bs), _mm_loadu_si128((const __m128i *)(bs + 8)));
+}
+
 /// G tokens (qs + g·n, bsums + g·n/16) against a repacked Q4_K panel: each sub-block's packed
 /// vectors are loaded once for all G tokens; each token's operations are those it gets alone.
 static ALWAYS_INLINE void q4_K_packed_tokens(const __m256i *packed, int nb, int G, const int8_t *qs, int n, const float *d, const int16_t *bsums,
@@ -75,8 +81,7 @@ static ALWAYS_INLINE void q4_K_packed_tokens(const __m256i *packed, int nb, int 
         for (int g = 0; g < G; g++) {
             sums[g] = _mm256_setzero_si256();
             // a min multiplies its sub-block's activation sum: the eight sums, as pairs in every lane
-            const int16_t *bs = bsums + (size_t)g * (n / 16) + 16 * b;
-            const __m256i sub = _mm256_broadcastsi128_si256(_mm_hadd_epi16(_mm_loadu_si128((const __m128i *)bs), _mm_loadu_si128((const __m128i *)(bs + 8))));
+            const __m256i sub = _mm256_broadcastsi128_si256(subblock_sums(bsums + (size_t)g * (n / 16) + 16 * b));
             msum[g] = _mm256_madd_epi16(p[72], _mm256_shuffle_epi32(sub, 0x00));
             msum[g] = _mm256_add_epi32(msum[g], _mm256_madd_epi16(p[73], _mm256_shuffle_epi32(sub, 0x55)));
             msum[g] = _mm256_add_epi32(msum[g], _mm256_madd_epi16(p[74], _mm256_shuffle_epi32(sub, 0xAA)));
@@ -128,68 +133,51 @@ void VARIANT(llcl_panel_q4_K)(int n, const void *w, size_t row_bytes, int rows, 
             p[77] = _mm256_castps_si256(panel_halves(x, b, 144, 2));
         }
     }
+    if (packed) {
+        RUN_PACKED_TOKENS(q4_K_packed_tokens, Q8_K_SUMS);
+        return;
+    }
     // decoding: per block, 8 rows' 8-lane sums, then 8 rows' min sums (4 lanes each), then the
-    // token's eight sub-block sums of every block (int16, half a vector per block), then the
-    // rows' scales d and dmin (F16, half a vector each per block)
-    __m256i *row_dots = packed ? NULL : panel_buffer((size_t)nb * 16 + (nb + 1) / 2 + nb);
-    if (!packed && !row_dots) {  // no memory for either: the portable code gives the same bits
+    // token's eight sub-block sums of every block (int16, half a vector per block)
+    __m256i *row_dots = panel_buffer((size_t)nb * 16 + (nb + 1) / 2);
+    if (!row_dots) {  // no memory for it: the portable code gives the same bits
         for (int t = 0; t < tokens; t++)
             for (int r = 0; r < rows; r++)
                 out[t * out_stride + r] = llcl_dot_q4_K_q8_K_portable(n, x[r], qs + (size_t)t * n, d + t, bsums + (size_t)t * (n / 16), stride);
         return;
     }
-    if (packed) {
-        RUN_PACKED_TOKENS(q4_K_packed_tokens, Q8_K_SUMS);
-        return;
-    }
+    __m256i *min_dots = row_dots + (size_t)8 * nb;
+    int16_t *sub = (int16_t *)(row_dots + (size_t)16 * nb);
     for (int t = 0; t < tokens; t++) {
         const int8_t *q = qs + (size_t)t * n;
         const int16_t *bs = bsums + (size_t)t * (n / 16);
-        {
-            // a min multiplies the sum of its sub-block's 32 activations: the pairs of bsums
-            int16_t *sub = (int16_t *)(row_dots + (size_t)16 * nb);
-            uint16_t *halves = (uint16_t *)(sub + 8 * nb);
-            for (int b = 0; b < nb; b++)
-                _mm_storeu_si128((__m128i *)(sub + 8 * b), _mm_hadd_epi16(_mm_loadu_si128((const __m128i *)(bs + 16 * b)),
-                                                                         _mm_loadu_si128((const __m128i *)(bs + 16 * b + 8))));
-            // the rows one after another (one sequential read of the panel)
-            for (int r = 0; r < 8; r++)
-                for (int b = 0; b < nb; b++) {
-                    const block_q4_K *blk = (const block_q4_K *)(x[r] + (size_t)b * 144);
-                    prefetch_ahead((const uint8_t *)blk, 144);
-                    const int8_t *a = q + 256 * b;
-                    __m256i v[8];
-                    q4_K_unpack(blk, v);
-                    uint8_t sc[8], mn[8];
-                    llcl_scales_mins_k4(blk->scales, sc, mn);
-                    __m256i s = _mm256_setzero_si256();
-                    // the eight scales as 16-bit values in both 128-bit lanes; each broadcast by one byte shuffle
-                    const __m128i sc8 = _mm_cvtepu8_epi16(_mm_loadl_epi64((const __m128i *)sc));
-                    const __m256i scales = _mm256_set_m128i(sc8, sc8);
-                    for (int sb = 0; sb < 8; sb++)
-                        s = scaled_dot32(s, v[sb], a + 32 * sb, _mm256_shuffle_epi8(scales, _mm256_set1_epi16((short)(0x0100 + 0x0202 * sb))));
-                    row_dots[8 * b + r] = s;
-                    halves[16 * b + r] = blk->d;
-                    halves[16 * b + 8 + r] = blk->dmin;
-                    // the eight mins against their sub-block sums, left in four lanes (summed with the other rows' below)
-                    const __m128i m8 = _mm_cvtepu8_epi16(_mm_loadl_epi64((const __m128i *)mn));
-                    row_dots[(size_t)8 * nb + 8 * b + r] = _mm256_zextsi128_si256(_mm_madd_epi16(m8, _mm_loadu_si128((const __m128i *)(sub + 8 * b))));
-                }
-        }
+        for (int b = 0; b < nb; b++) _mm_storeu_si128((__m128i *)(sub + 8 * b), subblock_sums(bs + 16 * b));
+        // the rows one after another (one sequential read of the panel)
+        for (int r = 0; r < 8; r++)
+            for (int b = 0; b < nb; b++) {
+                const block_q4_K *blk = (const block_q4_K *)(x[r] + (size_t)b * 144);
+                prefetch_ahead((const uint8_t *)blk, 144);
+                const int8_t *a = q + 256 * b;
+                __m256i v[8];
+                q4_K_unpack(blk, v);
+                uint8_t sc[8], mn[8];
+                llcl_scales_mins_k4(blk->scales, sc, mn);
+                __m256i s = _mm256_setzero_si256();
+                // the eight scales as 16-bit values in both 128-bit lanes; each broadcast by one byte shuffle
+                const __m128i sc8 = _mm_cvtepu8_epi16(_mm_loadl_epi64((const __m128i *)sc));
+                const __m256i scales = _mm256_set_m128i(sc8, sc8);
+                for (int sb = 0; sb < 8; sb++)
+                    s = scaled_dot32(s, v[sb], a + 32 * sb, _mm256_shuffle_epi8(scales, _mm256_set1_epi16((short)(0x0100 + 0x0202 * sb))));
+                row_dots[8 * b + r] = s;
+                // the eight mins against their sub-block sums, left in four lanes (summed with the other rows' below)
+                const __m128i m8 = _mm_cvtepu8_epi16(_mm_loadl_epi64((const __m128i *)mn));
+                min_dots[8 * b + r] = _mm256_zextsi128_si256(_mm_madd_epi16(m8, _mm_loadu_si128((const __m128i *)(sub + 8 * b))));
+            }
         __m256 acc = _mm256_setzero_ps(), mins = _mm256_setzero_ps();
         for (int b = 0; b < nb; b++) {
-            __m256i sums, msum;
-            __m256 dw, dmin;
-            {
-                sums = sum_rows(row_dots + 8 * b);
-                msum = sum_rows(row_dots + (size_t)8 * nb + 8 * b);
-                const uint16_t *halves = (const uint16_t *)((const int16_t *)(row_dots + (size_t)16 * nb) + 8 * nb);
-                dw = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(halves + 16 * b)));
-                dmin = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(halves + 16 * b + 8)));
-            }
             const __m256 da = _mm256_set1_ps(d[(size_t)b * stride + t]);
-            acc = _mm256_fmadd_ps(_mm256_mul_ps(dw, da), _mm256_cvtepi32_ps(sums), acc);
-            mins = _mm256_fmadd_ps(_mm256_mul_ps(dmin, da), _mm256_cvtepi32_ps(msum), mins);
+            acc = _mm256_fmadd_ps(_mm256_mul_ps(panel_halves(x, b, 144, 0), da), _mm256_cvtepi32_ps(sum_rows(row_dots + 8 * b)), acc);
+            mins = _mm256_fmadd_ps(_mm256_mul_ps(panel_halves(x, b, 144, 2), da), _mm256_cvtepi32_ps(sum_rows(min_dots + 8 * b)), mins);
         }
         store_rows(_mm256_sub_ps(acc, mins), rows, out + (size_t)t * out_stride);
     }
@@ -264,55 +252,46 @@ void VARIANT(llcl_panel_q6_K)(int n, const void *w, size_t row_bytes, int rows, 
             }
         }
     }
-    __m256i *row_dots = packed ? NULL : panel_buffer((size_t)nb * 8);
-    if (!packed && !row_dots) {  // no memory for either: the portable code gives the same bits
+    if (packed) {
+        RUN_PACKED_TOKENS(q6_K_packed_tokens, Q8_K_SUMS);
+        return;
+    }
+    __m256i *row_dots = panel_buffer((size_t)nb * 8);
+    if (!row_dots) {  // no memory for it: the portable code gives the same bits
         for (int t = 0; t < tokens; t++)
             for (int r = 0; r < rows; r++)
                 out[t * out_stride + r] = llcl_dot_q6_K_q8_K_portable(n, x[r], qs + (size_t)t * n, d + t, bsums + (size_t)t * (n / 16), stride);
         return;
     }
-    if (packed) {
-        RUN_PACKED_TOKENS(q6_K_packed_tokens, Q8_K_SUMS);
-        return;
-    }
     for (int t = 0; t < tokens; t++) {
         const int8_t *q = qs + (size_t)t * n;
         const int16_t *bs = bsums + (size_t)t * (n / 16);
-        {
-            // decoding: the rows one after another (one sequential read of the panel)
-            for (int r = 0; r < 8; r++)
-                for (int b = 0; b < nb; b++) {
-                    const block_q6_K *blk = (const block_q6_K *)(x[r] + (size_t)b * 210);
-                    prefetch_ahead((const uint8_t *)blk, 210);
-                    const int8_t *a = q + 256 * b;
-                    __m256i v[8];
-                    q6_K_unpack(blk, v);
-                    __m256i s = _mm256_setzero_si256();
-                    // one scale per 16 values: quarter k's low 128-bit lane takes scale 2k, its high lane
-                    // 2k+1 — both broadcast from one 32-bit pair of the widened scales by a byte shuffle
-                    int16_t wide[16];
-                    _mm256_storeu_si256((__m256i *)wide, _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)blk->scales)));
-                    const __m256i pick = _mm256_set_epi8(3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0);
-                    for (int k = 0; k < 8; k++) {
-                        int32_t pair;
-                        memcpy(&pair, wide + 2 * k, 4);
-                        s = scaled_dot32(s, v[k], a + 32 * k, _mm256_shuffle_epi8(_mm256_set1_epi32(pair), pick));
-                    }
-                    const __m256i sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)blk->scales));
-                    const int32_t offset = hsum_i32(_mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)(bs + 16 * b)), sc16));
-                    row_dots[8 * b + r] = _mm256_sub_epi32(s, _mm256_set_epi32(0, 0, 0, 0, 0, 0, 0, 32 * offset));
+        // decoding: the rows one after another (one sequential read of the panel)
+        for (int r = 0; r < 8; r++)
+            for (int b = 0; b < nb; b++) {
+                const block_q6_K *blk = (const block_q6_K *)(x[r] + (size_t)b * 210);
+                prefetch_ahead((const uint8_t *)blk, 210);
+                const int8_t *a = q + 256 * b;
+                __m256i v[8];
+                q6_K_unpack(blk, v);
+                __m256i s = _mm256_setzero_si256();
+                // one scale per 16 values: quarter k's low 128-bit lane takes scale 2k, its high lane
+                // 2k+1 — both broadcast from one 32-bit pair of the widened scales by a byte shuffle
+                const __m256i sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)blk->scales));
+                int16_t wide[16];
+                _mm256_storeu_si256((__m256i *)wide, sc16);
+                const __m256i pick = _mm256_set_epi8(3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0);
+                for (int k = 0; k < 8; k++) {
+                    int32_t pair;
+                    memcpy(&pair, wide + 2 * k, 4);
+                    s = scaled_dot32(s, v[k], a + 32 * k, _mm256_shuffle_epi8(_mm256_set1_epi32(pair), pick));
                 }
-        }
-        __m256 acc = _mm256_setzero_ps();
-        for (int b = 0; b < nb; b++) {
-            __m256i total;
-            __m256 dw;
-            {
-                total = sum_rows(row_dots + 8 * b);
-                dw = panel_halves(x, b, 210, 208);
+                const int32_t offset = hsum_i32(_mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)(bs + 16 * b)), sc16));
+                row_dots[8 * b + r] = _mm256_sub_epi32(s, _mm256_set_epi32(0, 0, 0, 0, 0, 0, 0, 32 * offset));
             }
-            acc = _mm256_fmadd_ps(_mm256_mul_ps(dw, _mm256_set1_ps(d[(size_t)b * stride + t])), _mm256_cvtepi32_ps(total), acc);
-        }
+        __m256 acc = _mm256_setzero_ps();
+        for (int b = 0; b < nb; b++)
+            acc = _mm256_fmadd_ps(_mm256_mul_ps(panel_halves(x, b, 210, 208), _mm256_set1_ps(d[(size_t)b * stride + t])), _mm256_cvtepi32_ps(sum_rows(row_dots + 8 * b)), acc);
         store_rows(acc, rows, out + (size_t)t * out_stride);
     }
 }

@@ -71,13 +71,6 @@ static inline __m256i pack_bytes(__m256i a, __m256i b, __m256i c, __m256i e) {
     return _mm256_permutevar8x32_epi32(packed, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
 }
 
-static int32_t sum_i32(__m256i v) {
-    __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
-    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4E));
-    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xB1));
-    return _mm_cvtsi128_si32(s);
-}
-
 static void quantize_q8_0_avx2(const float *x, int n, int8_t *qs, float *d, float *sums, int stride) {
     const __m256 sign = _mm256_set1_ps(-0.0f);
     for (int b = 0; b < n / 32; b++, x += 32, qs += 32) {
@@ -88,7 +81,7 @@ static void quantize_q8_0_avx2(const float *x, int n, int8_t *qs, float *d, floa
         const __m256 id = _mm256_set1_ps(amax != 0 ? 127.f / amax : 0);
         const __m256i v0 = round_scaled(x, id), v1 = round_scaled(x + 8, id), v2 = round_scaled(x + 16, id), v3 = round_scaled(x + 24, id);
         _mm256_storeu_si256((__m256i *)qs, pack_bytes(v0, v1, v2, v3));
-        const int32_t sum = sum_i32(_mm256_add_epi32(_mm256_add_epi32(v0, v1), _mm256_add_epi32(v2, v3)));
+        const int32_t sum = hsum_i32(_mm256_add_epi32(_mm256_add_epi32(v0, v1), _mm256_add_epi32(v2, v3)));
         sums[b * stride] = d[b * stride] * (float)sum;
     }
 }
@@ -119,8 +112,8 @@ static void quantize_q8_K_avx2(const float *x, int n, int8_t *qs, float *d, int1
             __m256i v[4];
             for (int k = 0; k < 4; k++) v[k] = _mm256_min_epi32(round_scaled(x + j + 8 * k, scale), top);
             _mm256_storeu_si256((__m256i *)(qs + j), pack_bytes(v[0], v[1], v[2], v[3]));
-            bsums[j / 16] = (int16_t)sum_i32(_mm256_add_epi32(v[0], v[1]));
-            bsums[j / 16 + 1] = (int16_t)sum_i32(_mm256_add_epi32(v[2], v[3]));
+            bsums[j / 16] = (int16_t)hsum_i32(_mm256_add_epi32(v[0], v[1]));
+            bsums[j / 16 + 1] = (int16_t)hsum_i32(_mm256_add_epi32(v[2], v[3]));
         }
         d[b * stride] = 1 / iscale;
     }

@@ -21,13 +21,6 @@ static inline float hsum(__m256 v) {
     return _mm_cvtss_f32(s);
 }
 
-static inline int32_t hsum_i32(__m256i v) {
-    __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
-    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4E));
-    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xB1));
-    return _mm_cvtsi128_si32(s);
-}
-
 /// Decoding reads rows one after another as one stream; lines this far ahead are fetched into
 /// L2 (see prefetch_ahead in panel_k_body.h: without it rows longer than ~3 KiB read from DRAM
 /// at half the speed of short ones).

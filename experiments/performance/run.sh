@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # CPU speed of llamacl next to llama.cpp: same machine, same model files, same thread count,
-# the two engines alternating model by model so that both see the same machine load.
+# the two engines alternating model by model, in rounds, so that both see the same machine load.
 #
 #   LLAMA_CPP_BIN=/path/to/llama.cpp/build/bin experiments/performance/run.sh
 #
