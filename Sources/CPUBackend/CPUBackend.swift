@@ -13,7 +13,7 @@ public final class CPUBackend: Backend {
     public let mode: Mode
     public let pool: ThreadPool
     private var kv: KVStorage?
-    private var ropeCache: (positions: [Int32], params: String, table: RopeTable)?
+    private var ropeCache: (positions: [Int32], params: RopeParams, factors: [Float]?, table: RopeTable)?
     private let quantized = QuantizedMatmul()
 
     public init(mode: Mode = .fast, threads: Int = ProcessInfo.processInfo.activeProcessorCount) {
@@ -76,10 +76,10 @@ public final class CPUBackend: Backend {
         case .reference:
             ReferenceOps.rope(x.data, rows: plan.rows, heads: heads, headDim: headDim, positions: plan.positions, params: params, factors: factors)
         case .fast, .quantized:
-            let key = "\(params)\(factors ?? [])"
-            // Keyed by content: a freed plan's address can be reused by the next one.
-            if ropeCache?.positions != plan.positions || ropeCache?.params != key {
-                ropeCache = (plan.positions, key, RopeTable(positions: plan.positions, params: params, factors: factors))
+            // Keyed by content: a freed plan's address can be reused by the next one. Compared
+            // field by field, as a string key built per call cost more than the rotation itself.
+            if let cached = ropeCache, cached.positions == plan.positions, cached.params == params, cached.factors == factors {} else {
+                ropeCache = (plan.positions, params, factors, RopeTable(positions: plan.positions, params: params, factors: factors))
             }
             ropeCache!.table.apply(x.data, rows: plan.rows, heads: heads, headDim: headDim)
         }

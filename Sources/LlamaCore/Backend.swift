@@ -15,7 +15,7 @@ public struct WeightSource {
 }
 
 /// RoPE parameters shared by every layer.
-public struct RopeParams: Sendable {
+public struct RopeParams: Sendable, Equatable {
     public var base: Float
     public var dims: Int          // rotated dimensions per head
     public var style: RopeStyle
