@@ -43,7 +43,8 @@ enum FastOps {
         }
     }
 
-    /// Attention with rows × heads split over threads; scores use SIMD dots, the V sum axpy.
+    /// Attention with (row, KV head) pairs split over threads: one kernel call takes the query
+    /// heads that share a KV head (adjacent in q and out), so the group reads the cache once.
     static func attention(_ out: UnsafeMutablePointer<Float>, q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>,
                           heads: Int, kvHeads: Int, headDim: Int, plan: BatchPlan, pool: ThreadPool) {
         let kvDim = kvHeads * headDim, qDim = heads * headDim
@@ -51,24 +52,14 @@ enum FastOps {
         let group = heads / kvHeads
         let maxVisible = (0..<plan.rows).map { Int(plan.visibleOffsets[$0 + 1] - plan.visibleOffsets[$0]) }.max() ?? 0
         plan.visibleCells.withUnsafeBufferPointer { cells in
-            pool.parallelFor(plan.rows * heads) { range in
-                let scores = UnsafeMutablePointer<Float>.allocate(capacity: max(1, maxVisible))
+            pool.parallelFor(plan.rows * kvHeads) { range in
+                let scores = UnsafeMutablePointer<Float>.allocate(capacity: group * max(1, maxVisible))
                 defer { scores.deallocate() }
                 for job in range {
-                    let t = job / heads, h = job % heads, kvh = h / group
+                    let t = job / kvHeads, kvh = job % kvHeads, head = kvh * group
                     let lo = Int(plan.visibleOffsets[t]), n = Int(plan.visibleOffsets[t + 1]) - lo
-                    let qh = q + t * qDim + h * headDim
-                    var m = -Float.infinity
-                    for j in 0..<n {
-                        let s = SIMDMath.dot(qh, k + Int(cells[lo + j]) * kvDim + kvh * headDim, headDim) * scale
-                        scores[j] = s
-                        m = max(m, s)
-                    }
-                    let sum = llcl_exp_shifted(scores, Int32(n), m)
-                    let o = out + t * qDim + h * headDim
-                    o.update(repeating: 0, count: headDim)
-                    let inv = 1 / sum
-                    for j in 0..<n { SIMDMath.axpy(o, scores[j] * inv, v + Int(cells[lo + j]) * kvDim + kvh * headDim, headDim) }
+                    llcl_attend_group(Int32(headDim), Int32(group), q + t * qDim + head * headDim, k + kvh * headDim, v + kvh * headDim, kvDim,
+                                      cells.baseAddress! + lo, Int32(n), scale, scores, out + t * qDim + head * headDim)
                 }
             }
         }

@@ -100,3 +100,31 @@ float llcl_dot_f16_f32_portable(int n, const uint16_t *w, const float *x) {
     for (; i < n; i++) s = fmaf(llcl_half(w[i]), x[i], s);
     return s;
 }
+
+/// attention_body.h's order, one head after another: a score's 16 lanes folded in halves, the
+/// remainder, the scale; each output dimension summed key by key with fused multiply-adds.
+void llcl_attend_group_portable(int head_dim, int group, const float *q, const float *k, const float *v, size_t kv_stride, const int32_t *cells,
+                                int n, float scale, float *scores, float *out) {
+    const int n16 = head_dim / 16 * 16;
+    for (int g = 0; g < group; g++) {
+        const float *qg = q + (size_t)g * head_dim;
+        float *s = scores + (size_t)g * n, *o = out + (size_t)g * head_dim;
+        for (int j = 0; j < n; j++) {
+            const float *key = k + (size_t)cells[j] * kv_stride;
+            float lane[16] = {0};
+            for (int i = 0; i < n16; i += 16)
+                for (int l = 0; l < 16; l++) lane[l] = fmaf(qg[i + l], key[i + l], lane[l]);
+            for (int half = 8; half >= 1; half /= 2)
+                for (int l = 0; l < half; l++) lane[l] += lane[l + half];
+            float dot = lane[0];
+            for (int i = n16; i < head_dim; i++) dot = fmaf(qg[i], key[i], dot);
+            s[j] = dot * scale;
+        }
+        llcl_softmax_in_place(s, n);
+        for (int d = 0; d < head_dim; d++) {
+            float sum = 0;
+            for (int j = 0; j < n; j++) sum = fmaf(s[j], v[(size_t)cells[j] * kv_stride + d], sum);
+            o[d] = sum;
+        }
+    }
+}

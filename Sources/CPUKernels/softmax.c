@@ -47,6 +47,13 @@ float llcl_exp_shifted(float *scores, int n, float max) {
     return sum;
 }
 
+void llcl_softmax_in_place(float *scores, int n) {
+    float max = -INFINITY;
+    for (int i = 0; i < n; i++) max = scores[i] > max ? scores[i] : max;
+    const float inv = 1 / llcl_exp_shifted(scores, n, max);
+    for (int i = 0; i < n; i++) scores[i] *= inv;
+}
+
 void llcl_swiglu(float *out, const float *gate, const float *up, int n) {
     int i = 0;
 #ifdef LLCL_AVX2

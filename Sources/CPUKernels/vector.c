@@ -36,6 +36,11 @@ static void portable_matmul_f16(int n, const uint16_t *w, size_t row_stride, int
     for (int r = 0; r < rows; r++) portable_matvec_f16(n, w + r * row_stride, tokens, x, out + r, out_stride);
 }
 
+static void portable_attend_group(int head_dim, int group, const float *q, const float *k, const float *v, size_t kv_stride, const int32_t *cells,
+                                  int n, float scale, float *scores, float *out) {
+    llcl_attend_group_portable(head_dim, group, q, k, v, kv_stride, cells, n, scale, scores, out);
+}
+
 #ifdef LLCL_AVX2
 
 /// 2 = AVX-512 VNNI, 1 = AVX2, 0 = portable; the best the CPU has unless a test asked for less.
@@ -112,4 +117,9 @@ float llcl_dot_q6_K_q8_K(int n, const void *w, const int8_t *qs, const float *d,
 }
 float llcl_dot_f16_f32(int n, const uint16_t *w, const float *x) {
     float out; llcl_matvec_f16(n, w, 1, x, &out, 1); return out;
+}
+
+void llcl_attend_group(int head_dim, int group, const float *q, const float *k, const float *v, size_t kv_stride, const int32_t *cells, int n,
+                       float scale, float *scores, float *out) {
+    DISPATCH(attend, group, (head_dim, group, q, k, v, kv_stride, cells, n, scale, scores, out))
 }

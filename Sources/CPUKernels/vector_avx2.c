@@ -11,4 +11,5 @@
 #include "vector_body.h"
 #include "panel_body.h"
 #include "panel_k_body.h"
+#include "attention_body.h"
 #endif

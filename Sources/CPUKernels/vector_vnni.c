@@ -14,5 +14,6 @@
 #include "vector_body.h"
 #include "panel_body.h"
 #include "panel_k_body.h"
+#include "attention_body.h"
 #pragma clang attribute pop
 #endif

@@ -50,7 +50,10 @@ struct PerfReport: ParsableCommand {
             }
             let path = (item["model"] as? String) ?? (item["model_filename"] as? String) ?? "?"
             let prompt = Int(try number("n_prompt")), gen = Int(try number("n_gen"))
-            return Row(engine: engine, model: (path as NSString).lastPathComponent, test: prompt > 0 ? "pp\(prompt)" : "tg\(gen)",
+            // tests after D tokens of context (bench -d, llama-bench -d) are named as llama-bench names them
+            let depth = (item["n_depth"] as? NSNumber)?.intValue ?? 0
+            let test = (prompt > 0 ? "pp\(prompt)" : "tg\(gen)") + (depth > 0 ? " @ d\(depth)" : "")
+            return Row(engine: engine, model: (path as NSString).lastPathComponent, test: test,
                        prompt: prompt, gen: gen, tokensPerSecond: try number("tokens_per_second", "avg_ts"),
                        stddev: try number("stddev", "stddev_ts"), modelBytes: try number("model_size"),
                        parameters: try number("model_params", "model_n_params"))

@@ -1,5 +1,6 @@
 @testable import CPUBackend
 import CPUKernels
+import Foundation
 import GGUF
 import LlamaCore
 import XCTest
@@ -87,6 +88,49 @@ final class FastOpsTests: XCTestCase {
             ReferenceOps.attention(&ref, q: q, k: k, v: v, heads: heads, kvHeads: kvHeads, headDim: headDim, plan: plan)
             FastOps.attention(&fast, q: q, k: k, v: v, heads: heads, kvHeads: kvHeads, headDim: headDim, plan: plan, pool: ThreadPool(threads: 2))
             XCTAssertLessThan(Budget.nmse(fast, ref), 1e-12, "\(rows) rows")
+        }
+    }
+
+    /// The attention kernel gives the same bits in every variant (the AVX-512 copy folds 16 keys'
+    /// sums at once, the others one key at a time), for head sizes with and without a remainder
+    /// past 16, groups of 1–8 query heads, cache rows in any order and blocks cut anywhere; and
+    /// each variant agrees with softmax attention computed in float64.
+    func testAttentionKernelVariantsAgree() {
+        for (headDim, group, n) in [(64, 8, 1), (64, 8, 333), (128, 4, 47), (40, 2, 16), (80, 1, 17), (16, 3, 100)] {
+            let kvHeads = 2, kvStride = kvHeads * headDim, capacity = n + n / 8 + 8
+            let q = randomValues(group * headDim, seed: UInt64(headDim + n)).map { $0 * 2 }
+            let k = randomValues(capacity * kvStride, seed: 51), v = randomValues(capacity * kvStride, seed: 52)
+            // every cell but a few, shuffled: rows are gathered by index, not read in order
+            var cells = Array((0..<capacity).map(Int32.init).filter { $0 % 9 != 4 }.prefix(n))
+            precondition(cells.count == n)
+            var state: UInt64 = 7
+            for i in cells.indices.reversed() { state = state &* 6_364_136_223_846_793_005 &+ 1; cells.swapAt(i, Int(state >> 33) % (i + 1)) }
+            let head = 1  // the second KV head: its rows start headDim floats into each cache row
+            let scale = 1 / Float(headDim).squareRoot()
+
+            // float64 softmax attention
+            var exact = [Double](repeating: 0, count: group * headDim)
+            for g in 0..<group {
+                let scores = cells.map { c in (0..<headDim).reduce(0.0) { $0 + Double(q[g * headDim + $1]) * Double(k[Int(c) * kvStride + head * headDim + $1]) } * Double(scale) }
+                let m = scores.max()!, e = scores.map { Foundation.exp($0 - m) }, sum = e.reduce(0, +)
+                for (j, c) in cells.enumerated() { for d in 0..<headDim { exact[g * headDim + d] += e[j] / sum * Double(v[Int(c) * kvStride + head * headDim + d]) } }
+            }
+
+            var outputs: [[Float]] = []
+            forEachVariant { variant in
+                var out = [Float](repeating: .nan, count: group * headDim), scores = [Float](repeating: 0, count: group * n)
+                k.withUnsafeBufferPointer { k in
+                    v.withUnsafeBufferPointer { v in
+                        llcl_attend_group(Int32(headDim), Int32(group), q, k.baseAddress! + head * headDim, v.baseAddress! + head * headDim, kvStride,
+                                          cells, Int32(n), scale, &scores, &out)
+                    }
+                }
+                XCTAssertLessThan(Budget.nmse(out, exact.map(Float.init)), 1e-12, "variant \(variant), head \(headDim), group \(group), n \(n)")
+                outputs.append(out)
+            }
+            for out in outputs.dropFirst() {
+                XCTAssertEqual(out.map(\.bitPattern), outputs[0].map(\.bitPattern), "head \(headDim), group \(group), n \(n): variants differ")
+            }
         }
     }
 

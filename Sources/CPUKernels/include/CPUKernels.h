@@ -60,6 +60,15 @@ void llcl_matvec_f16(int n, const uint16_t *w, int tokens, const float *x, float
 /// the same bits as llcl_matvec_f16 row by row (register tiles of rows × tokens for prompts).
 void llcl_matmul_f16(int n, const uint16_t *w, size_t row_stride, int rows, int tokens, const float *x, float *out, size_t out_stride);
 
+/// Attention of the `group` query heads that share one KV head, over n ≥ 1 cached positions:
+/// out[g] (head_dim floats each, heads one after another, as in q) = Σ_j softmax_j(scale ·
+/// q[g]·k_j) v_j, where key j is k + cells[j]·kv_stride (value j likewise, strides in floats);
+/// scores is scratch for group × n floats. Every kernel variant gives the same bits.
+void llcl_attend_group(int head_dim, int group, const float *q, const float *k, const float *v, size_t kv_stride, const int32_t *cells, int n,
+                       float scale, float *scores, float *out);
+/// scores[0..<n] = their softmax: e^(s − max) (llcl_exp_shifted), each times 1 / the sum.
+void llcl_softmax_in_place(float *scores, int n);
+
 /// The same in plain C whatever the build: the portable path, and a second oracle in tests
 /// (block b's scale and sum at d[b·stride], sums[b·stride]).
 float llcl_dot_q4_0_q8_0_portable(int n, const void *w, const int8_t *qs, const float *d, const float *sums, int stride);
@@ -67,6 +76,7 @@ float llcl_dot_q8_0_q8_0_portable(int n, const void *w, const int8_t *qs, const 
 float llcl_dot_q4_K_q8_K_portable(int n, const void *w, const int8_t *qs, const float *d, const int16_t *bsums, int stride);
 float llcl_dot_q6_K_q8_K_portable(int n, const void *w, const int8_t *qs, const float *d, const int16_t *bsums, int stride);
 float llcl_dot_f16_f32_portable(int n, const uint16_t *w, const float *x);
+void llcl_attend_group_portable(int head_dim, int group, const float *q, const float *k, const float *v, size_t kv_stride, const int32_t *cells, int n, float scale, float *scores, float *out);
 
 /// scores[j] = e^(scores[j] − max) for j < n (max ≥ every score), returning their sum: the
 /// softmax of attention, vectorised (relative error < 2e-7 against expf).
