@@ -227,6 +227,13 @@ final class CommandTests: XCTestCase {
         XCTAssertEqual(rows[0]["n_prompt"] as? Int, 16)
         XCTAssertEqual(rows[1]["n_gen"] as? Int, 4)
         XCTAssertEqual(r.stdout.split(separator: "\n").count, 1, "JSON mode prints only the array")
+
+        // after D tokens of context: llama-bench's names and its n_depth field
+        let deep = try CLI.ok(["bench", "-m", path, "-p", "4", "-n", "2", "-d", "8", "-r", "1", "--json"])
+        let deepRows = try XCTUnwrap(try deep.json() as? [[String: Any]], "\(deep)")
+        XCTAssertEqual(deepRows.compactMap { $0["test"] as? String }, ["pp4 @ d8", "tg2 @ d8"])
+        XCTAssertEqual(deepRows.compactMap { $0["n_depth"] as? Int }, [8, 8])
+        try CLI.fails(["bench", "-m", path, "-d", "-1"], mentioning: ["-d"])
     }
 
     // MARK: machine, perf-report
@@ -252,7 +259,15 @@ final class CommandTests: XCTestCase {
             return path
         }
         let out = dir.appendingPathComponent("report").path
-        let report = try CLI.ok(["perf-report", "--machine", machinePath, "--ours", ours, ours, "--llamacpp"] + theirs + ["--out", out])
+        // a test after 16 tokens of context, as llama-bench -d writes it: its own row
+        let deepOurs = dir.appendingPathComponent("ours-deep.json").path
+        try CLI.ok(["bench", "-m", model, "-p", "0", "-n", "2", "-d", "16", "-r", "1", "--json"]).stdout.write(toFile: deepOurs, atomically: true, encoding: .utf8)
+        let deepTheirs = dir.appendingPathComponent("theirs-deep.json").path
+        try #"[{"model_filename": "MODEL", "n_prompt": 0, "n_gen": 2, "n_depth": 16, "avg_ts": 40, "stddev_ts": 1.0, "model_size": SIZE, "model_n_params": 1000}]"#
+            .replacingOccurrences(of: "MODEL", with: model).replacingOccurrences(of: "SIZE", with: "\(size)").write(toFile: deepTheirs, atomically: true, encoding: .utf8)
+        let report = try CLI.ok(["perf-report", "--machine", machinePath, "--ours", ours, ours, deepOurs, "--llamacpp"] + theirs + [deepTheirs, "--out", out])
+        XCTAssertTrue(report.stdout.contains("| synth.gguf | tg2 @ d16 | 1 |"), "the deep test's own row: \(report)")
+        XCTAssertTrue(report.stdout.contains("| 40.00 |"), "paired with llama.cpp's deep row: \(report)")
         XCTAssertTrue(report.stdout.contains("| synth.gguf | pp8 | 2 |"), "two rounds: \(report)")
         XCTAssertTrue(report.stdout.contains("| 75.00 |"), "llama.cpp's median beside ours: \(report)")
         // the same figure of ours against 100 and 50: ratios r and 2r, median 1.5r, range shown
