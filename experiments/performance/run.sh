@@ -54,6 +54,14 @@ for round in $(seq 1 "$ROUNDS"); do
             theirs+=("$OUT/llamacpp-$m-$round.json")
         fi
     done
+    # Long context: generation after 1024 cached tokens, where attention reads the cache at every step.
+    m=tinyllama-Q4_0
+    "$LLAMACL" bench -m "$MODELS/$m.gguf" -p 0 -n 32 -d 1024 -r "$REPS" -t "$THREADS" --json > "$OUT/llamacl-$m-d1024-$round.json"
+    ours+=("$OUT/llamacl-$m-d1024-$round.json")
+    if [ -n "$LLAMA_CPP_BIN" ]; then
+        "$LLAMA_CPP_BIN/llama-bench" -m "$MODELS/$m.gguf" -p 0 -n 32 -d 1024 -r "$REPS" -t "$THREADS" -o json 2> /dev/null > "$OUT/llamacpp-$m-d1024-$round.json"
+        theirs+=("$OUT/llamacpp-$m-d1024-$round.json")
+    fi
 done
 
 # Batched generation with a shared prompt: B samples decode together (llama-batched-bench -pps).
