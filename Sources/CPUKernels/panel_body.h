@@ -26,9 +26,6 @@
     } while (0)
 #define Q8_0_SUMS(t) (sums + (t))
 #define Q8_K_SUMS(t) (bsums + (size_t)(t) * (n / 16))
-#ifndef PREFETCH_PANELS
-#define PREFETCH_PANELS 1
-#endif
 
 /// acc + Σ of u8·s8 products in 8 int32 lanes (4 byte pairs per lane).
 static ALWAYS_INLINE __m256i dot_u8s8_acc(__m256i acc, __m256i u, __m256i s) {
@@ -101,21 +98,35 @@ static ALWAYS_INLINE __m256i q4_0_nibbles(const uint8_t *block) {
     return _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(raw, 4), raw), _mm256_set1_epi8(0xF));
 }
 
-/// Panels up to this size are fetched into L1 ahead of use, larger ones into L2: a panel that
-/// fills half of a 32 KiB L1 would evict its own lines before they are read (measured on one
-/// core decoding from DRAM: Q8_0 with 2048 columns 15 → 21 GB/s, Q4_0 with 5632 columns 13 → 17).
+/// Q4_0 panels up to this size are fetched into L1 ahead of use, larger ones into L2: a panel
+/// that fills half of a 32 KiB L1 would evict its own lines before they are read (measured on
+/// one core decoding from DRAM: Q4_0 with 5632 columns 13 → 17 GB/s).
 #define L1_PANEL_BYTES 16384
 
-/// While a panel reads block b of its eight rows, fetch the matching stretch of the next panel
-/// (the next eight rows, contiguous in memory): reading eight rows side by side gives the
-/// hardware prefetchers eight short streams that each end after one panel, and the misses at
-/// every panel start would otherwise dominate decoding. A prefetch past the end does no harm.
-static ALWAYS_INLINE void prefetch_next_panel(const uint8_t *panel, size_t row_bytes, int b, int block_bytes) {
-    const uint8_t *next = panel + PREFETCH_PANELS * 8 * row_bytes + (size_t)b * 8 * block_bytes;
-    if (8 * row_bytes <= L1_PANEL_BYTES)
+/// While a panel reads block b of its eight rows, fetch the matching stretch of the panel
+/// `ahead` panels on (eight rows each, contiguous in memory), into L1 or into L2: reading
+/// eight rows side by side gives the hardware prefetchers eight short streams that each end
+/// after one panel, and the misses at every panel start would otherwise dominate decoding. A
+/// prefetch past the end does no harm.
+static ALWAYS_INLINE void prefetch_panel(const uint8_t *panel, size_t row_bytes, int b, int block_bytes, int ahead, int into_l1) {
+    const uint8_t *next = panel + (size_t)ahead * 8 * row_bytes + (size_t)b * 8 * block_bytes;
+    if (into_l1)
         for (int line = 0; line < 8 * block_bytes; line += 64) _mm_prefetch((const char *)next + line, _MM_HINT_T0);
     else
         for (int line = 0; line < 8 * block_bytes; line += 64) _mm_prefetch((const char *)next + line, _MM_HINT_T1);
+}
+
+/// The next panel, into L1 when it fits half of it (Q4_0 and the K-quants' prompt panels).
+static ALWAYS_INLINE void prefetch_next_panel(const uint8_t *panel, size_t row_bytes, int b, int block_bytes) {
+    prefetch_panel(panel, row_bytes, b, block_bytes, 1, 8 * row_bytes <= L1_PANEL_BYTES);
+}
+
+/// Q8_0 decoding reads its blocks with little work per byte: fetched into L1 its prefetches
+/// held up its loads (one core from DRAM, 768 columns: 10 GB/s, 2048: 12), into L2 one panel
+/// ahead 18 and 30, two panels ahead 27 and 35 GB/s (Q4_0, which unpacks nibbles, is faster
+/// with L1: 15 → 19 at 2048 columns).
+static ALWAYS_INLINE void prefetch_q8_0_panel(const uint8_t *panel, size_t row_bytes, int b) {
+    prefetch_panel(panel, row_bytes, b, 34, 2, 0);
 }
 
 /// Writes lanes 0..rows-1 of v to out[r].
@@ -253,7 +264,7 @@ void VARIANT(llcl_panel_q8_0)(int n, const void *w, size_t row_bytes, int rows, 
     __m256i *packed = tokens >= PACK_MIN_TOKENS ? panel_buffer((size_t)nb * per_block) : NULL;
     if (packed) {
         for (int b = 0; b < nb; b++) {
-            prefetch_next_panel(x[0], row_bytes, b, 34);
+            prefetch_q8_0_panel(x[0], row_bytes, b);
             __m256i v[8];
             for (int r = 0; r < 8; r++) v[r] = _mm256_loadu_si256((const __m256i *)(x[r] + (size_t)b * 34 + 2));
 #ifdef LLCL_VNNI
@@ -276,7 +287,7 @@ void VARIANT(llcl_panel_q8_0)(int n, const void *w, size_t row_bytes, int rows, 
         const int8_t *q = qs + (size_t)t * n;
         __m256 acc = _mm256_setzero_ps(), offset = _mm256_setzero_ps();
         for (int b = 0; b < nb; b++) {
-            prefetch_next_panel(x[0], row_bytes, b, 34);
+            prefetch_q8_0_panel(x[0], row_bytes, b);
             const __m256i a = _mm256_loadu_si256((const __m256i *)(q + 32 * b));
             __m256i v[8];
             for (int r = 0; r < 8; r++) {
