@@ -48,8 +48,17 @@ float llcl_exp_shifted(float *scores, int n, float max) {
 }
 
 void llcl_softmax_in_place(float *scores, int n) {
+    // the largest score, NaN skipped; the maximum is exact, so any order finds the same value
     float max = -INFINITY;
-    for (int i = 0; i < n; i++) max = scores[i] > max ? scores[i] : max;
+    int i = 0;
+#ifdef LLCL_AVX2
+    __m256 lanes = _mm256_set1_ps(-INFINITY);
+    for (; i + 8 <= n; i += 8) lanes = _mm256_max_ps(_mm256_loadu_ps(scores + i), lanes);  // a NaN first operand yields the second
+    float lane[8];
+    _mm256_storeu_ps(lane, lanes);
+    for (int l = 0; l < 8; l++) max = lane[l] > max ? lane[l] : max;
+#endif
+    for (; i < n; i++) max = scores[i] > max ? scores[i] : max;
     const float inv = 1 / llcl_exp_shifted(scores, n, max);
     for (int i = 0; i < n; i++) scores[i] *= inv;
 }
