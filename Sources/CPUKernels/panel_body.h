@@ -177,8 +177,6 @@ void VARIANT(llcl_panel_q4_0)(int n, const void *w, size_t row_bytes, int rows, 
             transpose8(v, packed + 9 * b);  // vector j, lane r: row r's values 4j..4j+3
             packed[9 * b + 8] = _mm256_castps_si256(panel_halves(x, b, 18, 0));
         }
-    }
-    if (packed) {
         RUN_PACKED_TOKENS(q4_0_packed_tokens, Q8_0_SUMS);
         return;
     }
@@ -278,8 +276,6 @@ void VARIANT(llcl_panel_q8_0)(int n, const void *w, size_t row_bytes, int rows, 
 #endif
             packed[per_block * b + per_block - 1] = _mm256_castps_si256(panel_halves(x, b, 34, 0));
         }
-    }
-    if (packed) {
         RUN_PACKED_TOKENS(q8_0_packed_tokens, Q8_0_SUMS);
         return;
     }

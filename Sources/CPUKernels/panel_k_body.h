@@ -132,8 +132,6 @@ void VARIANT(llcl_panel_q4_K)(int n, const void *w, size_t row_bytes, int rows, 
             p[76] = _mm256_castps_si256(panel_halves(x, b, 144, 0));
             p[77] = _mm256_castps_si256(panel_halves(x, b, 144, 2));
         }
-    }
-    if (packed) {
         RUN_PACKED_TOKENS(q4_K_packed_tokens, Q8_K_SUMS);
         return;
     }
@@ -251,8 +249,6 @@ void VARIANT(llcl_panel_q6_K)(int n, const void *w, size_t row_bytes, int rows, 
                 p[81 + k] = _mm256_loadu_si256((const __m256i *)pairs);
             }
         }
-    }
-    if (packed) {
         RUN_PACKED_TOKENS(q6_K_packed_tokens, Q8_K_SUMS);
         return;
     }

@@ -86,17 +86,20 @@ float llcl_dot_q6_K_q8_K_portable(int n, const void *w, const int8_t *qs, const 
     return acc;
 }
 
-/// The vector kernels' order: 16 lanes (two vectors of 8) of fused multiply-adds, the two
-/// vectors added lane-wise, their 8 lanes summed pairwise (4 + 4, 2 + 2, 1 + 1), then the tail.
+/// The vector kernels' horizontal sum of 16 lanes: folded in halves (8 + 8, 4 + 4, 2 + 2, 1 + 1).
+static float fold_lanes16(float lane[16]) {
+    for (int half = 8; half >= 1; half /= 2)
+        for (int l = 0; l < half; l++) lane[l] += lane[l + half];
+    return lane[0];
+}
+
+/// The vector kernels' order: 16 lanes (two vectors of 8) of fused multiply-adds, folded, then the tail.
 float llcl_dot_f16_f32_portable(int n, const uint16_t *w, const float *x) {
     float lane[16] = {0};
     int i = 0;
     for (; i + 16 <= n; i += 16)
         for (int l = 0; l < 16; l++) lane[l] = fmaf(llcl_half(w[i + l]), x[i + l], lane[l]);
-    float v[8];
-    for (int l = 0; l < 8; l++) v[l] = lane[l] + lane[l + 8];
-    const float s0 = v[0] + v[4], s1 = v[1] + v[5], s2 = v[2] + v[6], s3 = v[3] + v[7];
-    float s = (s0 + s2) + (s1 + s3);
+    float s = fold_lanes16(lane);
     for (; i < n; i++) s = fmaf(llcl_half(w[i]), x[i], s);
     return s;
 }
@@ -114,9 +117,7 @@ void llcl_attend_group_portable(int head_dim, int group, const float *q, const f
             float lane[16] = {0};
             for (int i = 0; i < n16; i += 16)
                 for (int l = 0; l < 16; l++) lane[l] = fmaf(qg[i + l], key[i + l], lane[l]);
-            for (int half = 8; half >= 1; half /= 2)
-                for (int l = 0; l < half; l++) lane[l] += lane[l + half];
-            float dot = lane[0];
+            float dot = fold_lanes16(lane);
             for (int i = n16; i < head_dim; i++) dot = fmaf(qg[i], key[i], dot);
             s[j] = dot * scale;
         }

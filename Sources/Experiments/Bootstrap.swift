@@ -45,7 +45,7 @@ public func bootstrap(_ values: [Double], resamples: Int = 1000, confidence: Dou
 }
 
 /// Linear interpolation between order statistics (R's type 7, NumPy's default) on sorted data.
-func quantile(_ sorted: [Double], _ p: Double) -> Double {
+public func quantile(_ sorted: [Double], _ p: Double) -> Double {
     let h = Double(sorted.count - 1) * p
     let lo = Int(h.rounded(.down))
     let hi = min(lo + 1, sorted.count - 1)

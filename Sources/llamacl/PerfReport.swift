@@ -102,10 +102,7 @@ struct PerfReport: ParsableCommand {
         return lines.joined(separator: "\n") + "\n"
     }
 
-    static func median(_ values: [Double]) -> Double {
-        let sorted = values.sorted(), mid = sorted.count / 2
-        return sorted.count % 2 == 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2
-    }
+    static func median(_ values: [Double]) -> Double { quantile(values.sorted(), 0.5) }
 
     static func roofline(_ rows: [Row], limits: MachineLimits) -> XYPlot {
         let intensities = rows.map(\.intensity)
