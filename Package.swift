@@ -51,8 +51,9 @@ let package = Package(
                 "GGUF", "Tokenizers", "LlamaCore", "CPUBackend", "Generation", "OpenCLBackend", "OpenCLVerification", "Experiments", "Training",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
-        // Best-of-N experiments: tasks, verifiers, metrics, result files, plots. Foundation only.
-        .target(name: "Experiments", dependencies: []),
+        // Experiments as library calls: tasks and verifiers, best-of-N runs, statistics and fits,
+        // result files, reports and plots. Built on Generation's one decoding loop.
+        .target(name: "Experiments", dependencies: ["Generation", "LlamaCore", "Tokenizers", "GGUF"]),
         // Training tiny LLaMA-architecture models on the CPU; checkpoints are GGUF.
         .target(name: "Training", dependencies: ["GGUF", "LlamaCore", "Experiments"], swiftSettings: optimize),
         .target(name: "TestSupport", dependencies: ["GGUF"], path: "Tests/TestSupport"),
@@ -62,7 +63,7 @@ let package = Package(
         .testTarget(name: "LlamaCoreTests", dependencies: ["LlamaCore", "CPUBackend", "GGUF", "Tokenizers", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "GenerationTests", dependencies: ["Generation", "LlamaCore", "CPUBackend", "GGUF", "Tokenizers", "TestSupport"]),
         .testTarget(name: "OpenCLBackendTests", dependencies: ["OpenCLBackend", "OpenCLVerification", "CPUBackend", "LlamaCore", "GGUF", "TestSupport"]),
-        .testTarget(name: "ExperimentsTests", dependencies: ["Experiments", "TestSupport"]),
+        .testTarget(name: "ExperimentsTests", dependencies: ["Experiments", "Generation", "LlamaCore", "CPUBackend", "GGUF", "Tokenizers", "TestSupport"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Experiments", "LlamaCore", "CPUBackend", "GGUF", "Tokenizers", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["TestSupport", "GGUF", "LlamaCore"]),
     ]

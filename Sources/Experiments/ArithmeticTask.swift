@@ -1,3 +1,4 @@
+import LlamaCore
 import Foundation
 
 /// Integer arithmetic with two operands of exactly `digits` digits each.

@@ -1,3 +1,4 @@
+import LlamaCore
 import Foundation
 
 /// A mean with a confidence interval.

@@ -1,3 +1,4 @@
+import LlamaCore
 import Foundation
 
 /// The Countdown numbers game: combine the given numbers with + − × ÷ and parentheses to hit a

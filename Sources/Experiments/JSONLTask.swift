@@ -1,3 +1,4 @@
+import LlamaCore
 import Foundation
 
 /// Problems read from a JSON Lines file, one object per line:

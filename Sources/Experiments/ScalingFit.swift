@@ -1,3 +1,4 @@
+import LlamaCore
 import Foundation
 
 /// One finished training run of a scaling sweep: model size N (parameters), training tokens D

@@ -1,3 +1,4 @@
+import LlamaCore
 import Foundation
 
 /// How one answer is chosen from a problem's samples (best-of-N).

@@ -1,3 +1,4 @@
+import LlamaCore
 import Foundation
 
 /// How summaries are computed; recorded in the summary so it can be reproduced.

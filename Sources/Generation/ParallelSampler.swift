@@ -71,7 +71,7 @@ public final class ParallelSampler {
                 nextSequence += 1
                 model.copySequence(Self.promptSequence, to: seq)
                 live.append(Live(output: SampleOutput(index: index), sequence: seq,
-                                 sampler: Sampler(settings: settings, rng: SeededGenerator(seed: seed, streams: [UInt64(problem), UInt64(index)])),
+                                 sampler: Sampler(settings: settings, rng: SeededRandom(seed: seed, streams: [UInt64(problem), UInt64(index)])),
                                  decoder: continuation, logits: promptLogits))
             }
             // Sample one token for every live sample; retire the finished ones.

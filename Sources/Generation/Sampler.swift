@@ -1,4 +1,5 @@
 import Foundation
+import LlamaCore
 
 /// Sampling settings. temperature ≤ 0 means greedy (argmax).
 public struct SamplerSettings: Equatable, Sendable, Codable {
@@ -50,9 +51,9 @@ public struct SampledToken: Equatable, Sendable {
 /// Temperature 0 is the argmax of the penalized logits. Invalid settings and NaN/inf logits throw.
 public struct Sampler: Sendable {
     public let settings: SamplerSettings
-    public var rng: SeededGenerator
+    public var rng: SeededRandom
 
-    public init(settings: SamplerSettings, rng: SeededGenerator) {
+    public init(settings: SamplerSettings, rng: SeededRandom) {
         self.settings = settings; self.rng = rng
     }
 
@@ -121,7 +122,7 @@ public struct Sampler: Sendable {
             ids = Array(ids.enumerated().filter { p[$0.offset] >= floor }.map { $0.element })
         }
         let p = probs(ids, temperature: settings.temperature)
-        let u = rng.nextUnit()
+        let u = rng.nextDouble()
         var cum = 0.0
         for (i, pi) in p.enumerated() {
             cum += pi

@@ -133,7 +133,7 @@ public struct ModelSynthesizer {
             let base = raw.baseAddress!
             DispatchQueue.concurrentPerform(iterations: chunks) { c in
                 let r0 = c * chunkRows, r1 = min(rows, r0 + chunkRows)
-                var rng = SplitMix(seed: seed &+ UInt64(c) &* 0xD1B5_4A32_D192_ED03)
+                var rng = SeededRandom(seed: seed, label: "synthetic-weights", UInt64(c))
                 let values: [Float] = (0..<(r1 - r0) * cols).map { _ in
                     let u = rng.nextSigned()   // U(-1, 1), variance 1/3
                     switch kind {
@@ -185,19 +185,4 @@ public struct ModelSynthesizer {
     public static func tokenizerMetadata(of gguf: GGUFFile) -> [(String, GGUFValue)] {
         gguf.metadataKeys.filter { $0.hasPrefix("tokenizer.") }.map { ($0, gguf.metadata[$0]!) }
     }
-}
-
-/// splitmix64: a tiny seeded stream for weight initialisation.
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    /// Uniform in (-1, 1).
-    mutating func nextSigned() -> Float { Float(Int32(truncatingIfNeeded: next() >> 32)) * 0x1.0p-31 }
 }

@@ -1,3 +1,4 @@
+import LlamaCore
 import XCTest
 @testable import Experiments
 

@@ -1,3 +1,4 @@
+import LlamaCore
 import XCTest
 import TestSupport
 @testable import Experiments

@@ -1,3 +1,4 @@
+import LlamaCore
 import Foundation
 @testable import Generation
 import XCTest
@@ -11,7 +12,7 @@ final class SamplerTests: XCTestCase {
     }
 
     func draws(_ logits: [Float], _ settings: SamplerSettings, seed: UInt64 = 1, count: Int, history: [Int] = []) throws -> [Int] {
-        var sampler = Sampler(settings: settings, rng: SeededGenerator(seed: seed))
+        var sampler = Sampler(settings: settings, rng: SeededRandom(seed: seed))
         return try (0..<count).map { _ in try sampler.sample(logits, history: history).token }
     }
 
@@ -34,19 +35,19 @@ final class SamplerTests: XCTestCase {
     // MARK: greedy and reproducibility
 
     func testGreedyIsArgmax() throws {
-        var rng = SeededGenerator(seed: 3)
+        var rng = SeededRandom(seed: 3)
         for _ in 0..<50 {
-            let x = (0..<257).map { _ in Float(rng.nextUnit() * 20 - 10) }
-            var sampler = Sampler(settings: .greedy, rng: SeededGenerator(seed: 1))
+            let x = (0..<257).map { _ in Float(rng.nextDouble() * 20 - 10) }
+            var sampler = Sampler(settings: .greedy, rng: SeededRandom(seed: 1))
             let expected = x.indices.max { x[$0] < x[$1] }!
             XCTAssertEqual(try sampler.sample(x).token, expected)
         }
         // ties go to the lowest id, and negative logits work
-        var sampler = Sampler(settings: .greedy, rng: SeededGenerator(seed: 1))
+        var sampler = Sampler(settings: .greedy, rng: SeededRandom(seed: 1))
         XCTAssertEqual(try sampler.sample([-5, -1, -3, -1]).token, 1)
         XCTAssertEqual(try sampler.sample([-Float.greatestFiniteMagnitude, -1e30]).token, 1)
         // a temperature of exactly 0 is greedy whatever the filters say
-        var zero = Sampler(settings: SamplerSettings(temperature: 0, topK: 40, topP: 0.5, minP: 0.2), rng: SeededGenerator(seed: 9))
+        var zero = Sampler(settings: SamplerSettings(temperature: 0, topK: 40, topP: 0.5, minP: 0.2), rng: SeededRandom(seed: 9))
         XCTAssertEqual(try (0..<20).map { _ in try zero.sample([0.1, 0.3, 0.2]).token }, Array(repeating: 1, count: 20))
     }
 
@@ -62,9 +63,9 @@ final class SamplerTests: XCTestCase {
     }
 
     func testTopKOneEqualsGreedy() throws {
-        var rng = SeededGenerator(seed: 11)
+        var rng = SeededRandom(seed: 11)
         for trial in 0..<20 {
-            let x = (0..<64).map { _ in Float(rng.nextUnit() * 4) }
+            let x = (0..<64).map { _ in Float(rng.nextDouble() * 4) }
             let greedy = Sampler.argmax(x)
             let tokens = try draws(x, SamplerSettings(temperature: 2, topK: 1, topP: 1, minP: 0), seed: UInt64(trial), count: 50)
             XCTAssertEqual(Set(tokens), [greedy])
@@ -154,7 +155,7 @@ final class SamplerTests: XCTestCase {
     func testRepetitionPenaltyAppliesToGreedy() throws {
         let x: [Float] = [2.0, 1.9, 0.5]
         let settings = SamplerSettings(temperature: 0, topK: 0, topP: 1, minP: 0, repeatPenalty: 1.3)
-        var sampler = Sampler(settings: settings, rng: SeededGenerator(seed: 1))
+        var sampler = Sampler(settings: settings, rng: SeededRandom(seed: 1))
         XCTAssertEqual(try sampler.sample(x, history: []).token, 0)
         let repeated = try sampler.sample(x, history: [0])
         XCTAssertEqual(repeated.token, 1)
@@ -167,7 +168,7 @@ final class SamplerTests: XCTestCase {
         let x: [Float] = [3.0, -2.0, 0.25, 1.0, 80.0, 79.5]
         let p = softmax(x)
         for settings in [SamplerSettings.greedy, plain(temperature: 0.7), SamplerSettings(temperature: 3, topK: 2, topP: 0.9, minP: 0.1, repeatPenalty: 2)] {
-            var sampler = Sampler(settings: settings, rng: SeededGenerator(seed: 8))
+            var sampler = Sampler(settings: settings, rng: SeededRandom(seed: 8))
             for _ in 0..<50 {
                 let s = try sampler.sample(x, history: [4])
                 XCTAssertEqual(s.logprob, Foundation.log(p[s.token]), accuracy: 1e-9)
@@ -182,7 +183,7 @@ final class SamplerTests: XCTestCase {
     func testNonFiniteLogitsAreAnError() {
         for bad: Float in [.nan, .infinity, -.infinity] {
             for settings in [SamplerSettings.greedy, plain()] {
-                var sampler = Sampler(settings: settings, rng: SeededGenerator(seed: 1))
+                var sampler = Sampler(settings: settings, rng: SeededRandom(seed: 1))
                 XCTAssertThrowsError(try sampler.sample([0, 1, bad, 2])) { error in
                     XCTAssertEqual(error as? SamplingError, .nonFiniteLogits)
                 }
@@ -192,7 +193,7 @@ final class SamplerTests: XCTestCase {
 
     func testEmptyLogitsAreAnErrorNotACrash() {
         for settings in [SamplerSettings.greedy, plain()] {
-            var sampler = Sampler(settings: settings, rng: SeededGenerator(seed: 1))
+            var sampler = Sampler(settings: settings, rng: SeededRandom(seed: 1))
             XCTAssertThrowsError(try sampler.sample([]))
         }
     }
@@ -212,7 +213,7 @@ final class SamplerTests: XCTestCase {
                 XCTAssertFalse(message.isEmpty)
             }
             // the sampler refuses them too, rather than drawing from NaN probabilities
-            var sampler = Sampler(settings: s, rng: SeededGenerator(seed: 1))
+            var sampler = Sampler(settings: s, rng: SeededRandom(seed: 1))
             XCTAssertThrowsError(try sampler.sample([0, 1, 2]), "\(s)")
         }
         for good in [SamplerSettings(), .greedy, SamplerSettings(temperature: 0, topK: 0, topP: 1, minP: 0, repeatPenalty: 1, repeatLastN: 0),
