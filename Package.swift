@@ -53,7 +53,7 @@ let package = Package(
             ]),
         // Experiments as library calls: tasks and verifiers, best-of-N runs, statistics and fits,
         // result files, reports and plots. Built on Generation's one decoding loop.
-        .target(name: "Experiments", dependencies: ["Generation", "LlamaCore", "Tokenizers", "GGUF"]),
+        .target(name: "Experiments", dependencies: ["Generation", "LlamaCore", "Tokenizers", "GGUF", "CPUBackend"]),
         // Training tiny LLaMA-architecture models on the CPU; checkpoints are GGUF.
         .target(name: "Training", dependencies: ["GGUF", "LlamaCore", "Experiments"], swiftSettings: optimize),
         .target(name: "TestSupport", dependencies: ["GGUF"], path: "Tests/TestSupport"),

@@ -62,7 +62,7 @@ public struct Sampler: Sendable {
         guard !logits.isEmpty else { throw SamplingError.emptyLogits }
         guard logits.allSatisfy({ $0.isFinite }) else { throw SamplingError.nonFiniteLogits }
         let penalized = applyingRepetitionPenalty(logits, history: history)
-        let choice = settings.temperature <= 0 ? Self.argmax(penalized) : draw(penalized)
+        let choice = settings.temperature <= 0 ? argmax(penalized) : draw(penalized)
         return SampledToken(token: choice, logprob: Self.logSoftmax(logits, at: choice))
     }
 
@@ -75,12 +75,6 @@ public struct Sampler: Sendable {
             x[t] = x[t] > 0 ? x[t] / settings.repeatPenalty : x[t] * settings.repeatPenalty
         }
         return x
-    }
-
-    public static func argmax(_ x: [Float]) -> Int {
-        var best = 0
-        for i in x.indices where x[i] > x[best] { best = i }
-        return best
     }
 
     /// log softmax(x)[i], in Double.

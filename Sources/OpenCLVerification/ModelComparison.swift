@@ -67,7 +67,6 @@ public enum ModelComparison {
         return run
     }
 
-    static func argmax(_ row: [Float]) -> Int { row.indices.max { row[$0] < row[$1] }! }
 
     static func agrees(_ candidate: [Float], _ reference: [Float]) -> Bool {
         let a = argmax(candidate), r = argmax(reference)

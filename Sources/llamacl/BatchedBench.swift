@@ -23,12 +23,12 @@ extension Bench {
             let last = try lm.forward(.prompt(prompt, sequence: 0)).last!
             let tpp = Date().timeIntervalSince(t0)
             for s in 1...b { lm.copySequence(0, to: s) }
-            var tokens = [Int](repeating: Self.argmax(last), count: b)
+            var tokens = [Int](repeating: argmax(last), count: b)
             let t1 = Date()
             for step in 0..<n {
                 let entries = (0..<b).map { BatchEntry(token: tokens[$0], position: p + step, sequence: $0 + 1, wantsLogits: true) }
                 let logits = try lm.forward(entries)
-                tokens = logits.map(Self.argmax)
+                tokens = logits.map { argmax($0) }
             }
             return (tpp, Date().timeIntervalSince(t1))
         }
@@ -59,11 +59,5 @@ extension Bench {
             }
         }
         if json { print(try jsonLine(results)) }
-    }
-
-    static func argmax(_ x: [Float]) -> Int {
-        var best = 0
-        for i in x.indices where x[i] > x[best] { best = i }
-        return best
     }
 }

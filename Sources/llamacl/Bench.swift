@@ -23,9 +23,9 @@ struct Bench: ParsableCommand {
     var batchSizes: [Int]? {
         get throws {
             guard let batch else { return nil }
-            let sizes = batch.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
-            guard !sizes.isEmpty, sizes.allSatisfy({ ($0 ?? 0) > 0 }) else { throw ValidationError("--batch must be positive integers, e.g. 1,4,16") }
-            return sizes.map { $0! }
+            let sizes: [Int] = try parseList(batch, option: "--batch", example: "1,4,16")
+            if let bad = sizes.first(where: { $0 < 1 }) { throw ValidationError("--batch: \(bad) is not a positive batch size (e.g. 1,4,16)") }
+            return sizes
         }
     }
 
@@ -92,7 +92,7 @@ struct Bench: ParsableCommand {
                 var token = lm.config.vocabSize / 2
                 for pos in d..<d + n {
                     let logits = try lm.forward([BatchEntry(token: token, position: pos, wantsLogits: true)])[0]
-                    token = logits.indices.max { logits[$0] < logits[$1] }!
+                    token = argmax(logits)
                 }
             }
         }

@@ -8,7 +8,7 @@ import Tokenizers
 
 /// `llamacl best-of-n`: N samples per problem, decoded together over a shared prompt, graded by
 /// the task's exact verifier; pass@k and selection-rule accuracy vs k, with compute totals.
-struct BestOfN: ParsableCommand {
+struct BestOfNCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "best-of-n",
         abstract: "Repeated sampling: how accuracy grows with the number of samples per problem.",
@@ -45,23 +45,15 @@ struct BestOfNRun: ParsableCommand {
 
     var settings: SamplerSettings { SamplerSettings(temperature: temp, topK: topK, topP: topP, minP: minP) }
 
-    func ks() throws -> [Int] {
-        guard let k else { return RunParameters.defaultKs(n: n) }
-        let values = k.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
-        guard !values.isEmpty, values.allSatisfy({ $0 != nil }) else { throw ValidationError("--k must be comma-separated integers, e.g. 1,2,4") }
-        let ks = values.map { $0! }
-        if let bad = ks.first(where: { $0 < 1 || $0 > n }) { throw ValidationError("--k \(bad) must be between 1 and n = \(n)") }
-        return ks
+    func options() throws -> BestOfNOptions {
+        let ks: [Int]? = try k.map { try parseList($0, option: "--k", example: "1,2,4") }
+        let shardSpec = try shard.map { try ShardSpec(parsing: $0) }
+        return BestOfNOptions(problems: problems, n: n, ks: ks, maxTokens: maxTokens, seed: seed, batch: batch, stop: stop, sampler: settings,
+                              shard: shardSpec, includeTrainingProblems: includeTrainingProblems, quiet: quiet)
     }
 
     func validate() throws {
-        guard n >= 1 else { throw ValidationError("--n must be at least 1, got \(n)") }
-        guard problems >= 1 else { throw ValidationError("--problems must be at least 1, got \(problems)") }
-        guard maxTokens >= 1 else { throw ValidationError("--max-tokens must be at least 1, got \(maxTokens)") }
-        if let b = batch, b < 1 { throw ValidationError("--batch must be at least 1, got \(b)") }
-        _ = try ks()
-        do { try settings.validate() } catch { throw ValidationError("\(error)") }
-        if let shard { _ = try ShardSpec(parsing: shard) }
+        do { try options().validate() } catch let error as ValidationError { throw error } catch { throw ValidationError("\(error)") }
     }
 
     func makeTask() throws -> any ExperimentTask {
@@ -77,84 +69,11 @@ struct BestOfNRun: ParsableCommand {
     }
 
     func run() throws {
-        let task = try makeTask()
-        let shardSpec = try shard.map { try ShardSpec(parsing: $0) }
-        let gguf = try GGUFFile(path: model.model)
-        let allProblems = try includeTrainingProblems ? task.problems(count: problems, seed: seed) : heldOutProblems(task, trainedModel: gguf)
-        let mine = shardSpec?.select(allProblems) ?? allProblems
-        let batchSize = batch ?? min(n, 16)
-
-        let tokenizer = try loadTokenizer(from: gguf)
-        let prompts = try mine.map { try tokenizer.encode($0.prompt, addSpecial: true, parseSpecial: false) }
-        let longest = prompts.map(\.count).max() ?? 0
-        let cells = ParallelSampler.cellsNeeded(promptTokens: longest, batch: min(batchSize, n), maxTokens: maxTokens)
-        let (_, lm) = try backend.load(model.model, minimumCells: cells)
-        let c = lm.config
-        let shape = ModelShape(parameters: gguf.tensors.reduce(0) { $0 + $1.elementCount }, layers: c.layers, attentionWidth: c.qDim)
-
-        let parameters = RunParameters(
-            task: task.name, problems: problems, n: n, ks: try ks(), maxTokens: maxTokens, seed: seed,
-            sampler: ["temperature": Double(temp), "top_k": Double(topK), "top_p": Double(topP), "min_p": Double(minP),
-                      "batch_invariant": 1],
-            model: ModelIdentity(path: model.model, sha256: try SHA256.hash(fileAt: model.model), shape: shape),
-            engineVersion: LlamaCL.version, backend: lm.backendName, device: lm.deviceName, shard: shardSpec)
-        try parameters.validate()
-        let store = try ResultStore(directory: URL(fileURLWithPath: out), parameters: parameters)
-        if store.truncatedBytes > 0 { print("resumed: dropped \(store.truncatedBytes) bytes of a sample cut short", to: &standardError) }
-
-        let todo = store.remaining(problems: mine.map(\.id), n: n)
-        let total = mine.count * n
-        let progress = ProgressPrinter(total: total, unit: "samples", quiet: quiet)
-        var done = total - todo.reduce(0) { $0 + $1.samples.count }
-        var generated = 0
-        let start = Date()
-        let sampler = ParallelSampler(model: lm, tokenizer: tokenizer, settings: settings)
-        let byId = Dictionary(uniqueKeysWithValues: zip(mine.map(\.id), zip(mine, prompts)))
-        for (problemId, indices) in todo where !indices.isEmpty {
-            let (problem, prompt) = byId[problemId]!
-            var last = Date()
-            _ = try sampler.sample(prompt: prompt, indices: indices, batch: batchSize, seed: seed, problem: problemId,
-                                   stop: StopRules(maxTokens: maxTokens, stopStrings: stop)) { output in
-                let graded = task.grade(output.text, problem: problem)
-                let now = Date()
-                try store.append(Sample(problem: problemId, index: output.index, tokens: output.tokens, text: output.text,
-                                        answer: graded.answer, correct: graded.correct, logprob: output.totalLogprob,
-                                        promptTokens: prompt.count, seconds: now.timeIntervalSince(last)))
-                last = now
-                done += 1
-                generated += output.tokens.count
-                progress.update(done: done, tokensPerSecond: Double(generated) / max(1e-9, now.timeIntervalSince(start)))
-            }
-        }
-        progress.finish()
-        let summary = try store.writeSummary()
-        try Plots.write(summary, to: URL(fileURLWithPath: out))
+        let summary = try Experiments.BestOfN.run(
+            modelPath: model.model, load: { path, cells in try backend.load(path, minimumCells: cells).1 }, task: try makeTask(),
+            options: try options(), engineVersion: LlamaCL.version, out: URL(fileURLWithPath: out),
+            log: { print($0, to: &standardError) })
         printSummary(summary, out: out)
-    }
-}
-
-extension BestOfNRun {
-    /// The first `problems` problems of the seed whose prompts the model was not trained on.
-    /// `llamacl train` records its data, seed and problem count; the task generators are
-    /// deterministic (problem i depends only on seed and i), so the training set can be rebuilt.
-    func heldOutProblems(_ task: any ExperimentTask, trainedModel gguf: GGUFFile) throws -> [Problem] {
-        guard (try? gguf.string("training.data")) == task.name, let items = try? gguf.int("training.items"),
-              let trainingSeed = (try? gguf.int("training.seed")).flatMap({ $0 }) else {
-            return try task.problems(count: problems, seed: seed)
-        }
-        let trained = Set(try task.problems(count: items, seed: UInt64(trainingSeed)).map(\.prompt))
-        var count = problems
-        while true {
-            let candidates = try task.problems(count: count, seed: seed)
-            let held = candidates.filter { !trained.contains($0.prompt) }
-            if held.count >= problems {
-                let kept = Array(held.prefix(problems))
-                print("held out: \(kept.count) problems the model never saw in training (\(candidates.count - held.count) of the first \(candidates.count) were training problems)", to: &standardError)
-                return kept
-            }
-            guard count < problems * 64 else { throw InvalidInput(description: "too few problems outside the model's training set for --problems \(problems)") }
-            count *= 2
-        }
     }
 }
 

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Experiments
 import Foundation
 import GGUF
 import LlamaCore
@@ -20,14 +21,7 @@ struct Eval: ParsableCommand {
     }
 
     /// `--tokens` as ids: every comma-separated item an integer, and at least one.
-    func tokenIds() throws -> [Int] {
-        let ids = try (tokens ?? "").split(separator: ",").map {
-            guard let v = Int($0.trimmingCharacters(in: .whitespaces)) else { throw ValidationError("--tokens: '\($0)' is not an integer") }
-            return v
-        }
-        guard !ids.isEmpty else { throw ValidationError("--tokens: no token ids given") }
-        return ids
-    }
+    func tokenIds() throws -> [Int] { try parseList(tokens ?? "", option: "--tokens", example: "1,2,3") }
 
     func run() throws {
         let (gguf, lm) = try backend.load(model.model)
@@ -43,8 +37,8 @@ struct Eval: ParsableCommand {
         let start = Date()
         let rows = try lm.forward(.prompt(ids, allLogits: true))
         let seconds = Date().timeIntervalSince(start)
-        if let out = dumpLogits { try NpyWriter.write(rows, to: out) }
-        let top = rows.map { row in row.indices.max { row[$0] < row[$1] }! }
+        if let out = dumpLogits { try NpyWriter.write(rows, to: URL(fileURLWithPath: out)) }
+        let top = rows.map { argmax($0) }
         if json {
             print(try jsonLine(["tokens": ids, "n_vocab": lm.config.vocabSize, "top1": top, "seconds": seconds,
                                 "backend": lm.backendName, "logits": dumpLogits ?? NSNull()]))
@@ -53,21 +47,5 @@ struct Eval: ParsableCommand {
             print("argmax per position: \(top.map(String.init).joined(separator: " "))")
             if let out = dumpLogits { print("logits [\(ids.count), \(lm.config.vocabSize)] written to \(out)") }
         }
-    }
-}
-
-/// Writes float32 C-order `.npy` files (format version 1.0).
-enum NpyWriter {
-    static func write(_ rows: [[Float]], to path: String) throws {
-        let cols = rows.first?.count ?? 0
-        var header = "{'descr': '<f4', 'fortran_order': False, 'shape': (\(rows.count), \(cols)), }"
-        let total = 10 + header.utf8.count + 1
-        header += String(repeating: " ", count: (64 - total % 64) % 64) + "\n"
-        var data = Data([0x93]) + Data("NUMPY".utf8) + Data([1, 0])
-        let n = UInt16(header.utf8.count)
-        data += Data([UInt8(n & 0xFF), UInt8(n >> 8)]) + Data(header.utf8)
-        data.reserveCapacity(data.count + rows.count * cols * 4)
-        for row in rows { row.withUnsafeBytes { data.append(contentsOf: $0) } }
-        guard FileManager.default.createFile(atPath: path, contents: data) else { throw InvalidInput(description: "cannot write '\(path)'") }
     }
 }

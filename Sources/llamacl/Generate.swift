@@ -56,9 +56,9 @@ struct Generate: ParsableCommand {
         } else {
             ids = try tokenizer.encode(prompt, addSpecial: true, parseSpecial: special)
         }
-        var sampler = Sampler(settings: sampling.settings, rng: SeededRandom(seed: sampling.seed))
+        let sampler = Sampler(settings: sampling.settings, rng: SeededRandom(seed: sampling.seed))
         let generator = Generator(model: lm, tokenizer: tokenizer)
-        let result = try generator.generate(prompt: ids, sampler: &sampler, stop: StopRules(maxTokens: n, stopStrings: stop)) { text in
+        let result = try generator.generate(prompt: ids, sampler: sampler, stop: StopRules(maxTokens: n, stopStrings: stop)) { text in
             if !json { print(text, terminator: ""); fflush(stdout) }
         }
         if json {

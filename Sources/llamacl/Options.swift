@@ -60,6 +60,17 @@ struct BackendOptions: ParsableArguments {
     }
 }
 
+/// The one parser of comma-separated option values ("1,2,4"): every item must parse, and
+/// there must be at least one; a bad item is named in the error, never dropped.
+func parseList<T: LosslessStringConvertible>(_ text: String, option: String, example: String) throws -> [T] {
+    let items = text.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+    guard !(items.count == 1 && items[0].isEmpty) else { throw ValidationError("\(option): no values given (e.g. \(example))") }
+    return try items.map {
+        guard let value = T($0) else { throw ValidationError("\(option): '\($0)' is not a valid value (e.g. \(example))") }
+        return value
+    }
+}
+
 /// Pads to a column width (String(format:) does not pad %@ on Linux).
 func pad(_ s: String, _ width: Int, left: Bool = false) -> String {
     let fill = String(repeating: " ", count: max(0, width - s.count))

@@ -62,8 +62,7 @@ final class GeneratorTests: XCTestCase {
         let (model, tokenizer) = try GenerationFixtures.tinyModel()
         let stop = StopRules(maxTokens: 8, stopAtEndOfGeneration: false)
         let single = try Generator(model: model, tokenizer: tokenizer).generateCollecting(prompt: ref.prompt_tokens, stop: stop).0
-        let samples = try ParallelSampler(model: model, tokenizer: tokenizer, settings: .greedy)
-            .sample(prompt: ref.prompt_tokens, indices: [0, 1], batch: 2, seed: 1, problem: 0, stop: stop)
+        let samples = try Generator(model: model, tokenizer: tokenizer).sample(prompt: ref.prompt_tokens, indices: [0, 1], batch: 2, settings: .greedy, seed: 1, problem: 0, stop: stop)
         XCTAssertEqual(samples.count, 2)
         for s in samples {
             XCTAssertEqual(s.tokens, single.tokens)

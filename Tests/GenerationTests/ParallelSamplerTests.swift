@@ -33,11 +33,11 @@ final class ParallelSamplerTests: XCTestCase {
         let (model, tokenizer) = try makeModel(type: type, mode: mode)
         let prompt = try tokenizer.encode("Q: 12+34=?\nA:")
         let settings = SamplerSettings(temperature: 1.0, topK: 0, topP: 1, minP: 0)
-        let sampler = ParallelSampler(model: model, tokenizer: tokenizer, settings: settings)
+        let sampler = Generator(model: model, tokenizer: tokenizer)
         let stop = StopRules(maxTokens: 6, stopAtEndOfGeneration: false)
         var runs: [[SampleOutput]] = []
         for batch in [1, 4, 16] {
-            runs.append(try sampler.sample(prompt: prompt, indices: Array(0..<16), batch: batch, seed: 99, problem: 3, stop: stop))
+            runs.append(try sampler.sample(prompt: prompt, indices: Array(0..<16), batch: batch, settings: settings, seed: 99, problem: 3, stop: stop))
         }
         XCTAssertEqual(runs[0].map(\.index), Array(0..<16))
         for run in runs.dropFirst() {
@@ -46,7 +46,7 @@ final class ParallelSamplerTests: XCTestCase {
         }
         // Samples in a batch are really different streams, and one sample alone matches too.
         XCTAssertGreaterThan(Set(runs[0].map(\.tokens)).count, 8)
-        let alone = try sampler.sample(prompt: prompt, indices: [5], batch: 1, seed: 99, problem: 3, stop: stop)
+        let alone = try sampler.sample(prompt: prompt, indices: [5], batch: 1, settings: settings, seed: 99, problem: 3, stop: stop)
         XCTAssertEqual(alone[0].tokens, runs[0][5].tokens)
         // Everything is released afterwards.
         XCTAssertEqual(model.freeCells, model.cacheCapacity)
@@ -54,11 +54,11 @@ final class ParallelSamplerTests: XCTestCase {
 
     func testCacheTooSmallForTheBatchIsAnError() throws {
         let (model, tokenizer) = try makeModel()
-        let sampler = ParallelSampler(model: model, tokenizer: tokenizer, settings: .greedy)
-        XCTAssertThrowsError(try sampler.sample(prompt: [1, 50, 51], indices: Array(0..<16), batch: 16, seed: 1, problem: 0,
+        let sampler = Generator(model: model, tokenizer: tokenizer)
+        XCTAssertThrowsError(try sampler.sample(prompt: [1, 50, 51], indices: Array(0..<16), batch: 16, settings: .greedy, seed: 1, problem: 0,
                                                 stop: StopRules(maxTokens: 64))) { error in
             XCTAssertTrue("\(error)".contains("KV cache"), "\(error)")
         }
-        XCTAssertThrowsError(try sampler.sample(prompt: [1, 50], indices: [0], batch: 0, seed: 1, problem: 0, stop: StopRules(maxTokens: 4)))
+        XCTAssertThrowsError(try sampler.sample(prompt: [1, 50], indices: [0], batch: 0, settings: .greedy, seed: 1, problem: 0, stop: StopRules(maxTokens: 4)))
     }
 }

@@ -66,7 +66,7 @@ final class SamplerTests: XCTestCase {
         var rng = SeededRandom(seed: 11)
         for trial in 0..<20 {
             let x = (0..<64).map { _ in Float(rng.nextDouble() * 4) }
-            let greedy = Sampler.argmax(x)
+            let greedy = argmax(x)
             let tokens = try draws(x, SamplerSettings(temperature: 2, topK: 1, topP: 1, minP: 0), seed: UInt64(trial), count: 50)
             XCTAssertEqual(Set(tokens), [greedy])
         }

@@ -115,19 +115,18 @@ final class StopAndStreamTests: XCTestCase {
     func testParallelSamplerTextContinuesThePrompt() throws {
         let script = try tokenizer.encode("Hello there", addSpecial: false, parseSpecial: false)
         let model = ScriptedModel(vocabSize: tokenizer.vocabSize, script: script)
-        let out = try ParallelSampler(model: model, tokenizer: tokenizer, settings: .greedy)
-            .sample(prompt: try tokenizer.encode("Say hi:"), indices: [0], batch: 1, seed: 1, problem: 0,
+        let out = try Generator(model: model, tokenizer: tokenizer).sample(prompt: try tokenizer.encode("Say hi:"), indices: [0], batch: 1, settings: .greedy, seed: 1, problem: 0,
                     stop: StopRules(maxTokens: script.count, stopAtEndOfGeneration: false))
         XCTAssertEqual(out.map(\.tokens), [script])
         XCTAssertEqual(out.first?.text, " Hello there")
     }
 
     func testSafePrefixHoldsBackOnlyAPossibleStopStart() {
-        XCTAssertEqual(Generator.safePrefixLength("hello Us", stops: ["User:"]), 6)
-        XCTAssertEqual(Generator.safePrefixLength("hello", stops: ["User:"]), 5)
-        XCTAssertEqual(Generator.safePrefixLength("hello", stops: []), 5)
-        XCTAssertEqual(Generator.safePrefixLength("ab", stops: ["abc"]), 0)
-        XCTAssertEqual(Generator.safePrefixLength("", stops: ["abc"]), 0)
-        XCTAssertEqual(Generator.safePrefixLength("xa", stops: ["b", "ab"]), 1)
+        XCTAssertEqual(StopScanner.safePrefixLength("hello Us", stops: ["User:"]), 6)
+        XCTAssertEqual(StopScanner.safePrefixLength("hello", stops: ["User:"]), 5)
+        XCTAssertEqual(StopScanner.safePrefixLength("hello", stops: []), 5)
+        XCTAssertEqual(StopScanner.safePrefixLength("ab", stops: ["abc"]), 0)
+        XCTAssertEqual(StopScanner.safePrefixLength("", stops: ["abc"]), 0)
+        XCTAssertEqual(StopScanner.safePrefixLength("xa", stops: ["b", "ab"]), 1)
     }
 }

@@ -87,9 +87,9 @@ enum GenerationFixtures {
 extension Generator {
     /// Generates and also returns the pieces handed to `onText`, in order.
     func generateCollecting(prompt: [Int], settings: SamplerSettings = .greedy, seed: UInt64 = 1, stop: StopRules) throws -> (GenerationResult, [String]) {
-        var sampler = Sampler(settings: settings, rng: SeededRandom(seed: seed))
+        let sampler = Sampler(settings: settings, rng: SeededRandom(seed: seed))
         var pieces: [String] = []
-        let result = try generate(prompt: prompt, sampler: &sampler, stop: stop) { pieces.append($0) }
+        let result = try generate(prompt: prompt, sampler: sampler, stop: stop) { pieces.append($0) }
         return (result, pieces)
     }
 }

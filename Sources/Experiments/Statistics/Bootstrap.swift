@@ -44,11 +44,3 @@ public func bootstrap(_ values: [Double], resamples: Int = 1000, confidence: Dou
     let alpha = (1 - confidence) / 2
     return Estimate(mean: mean, lower: quantile(means, alpha), upper: quantile(means, 1 - alpha), problems: n)
 }
-
-/// Linear interpolation between order statistics (R's type 7, NumPy's default) on sorted data.
-public func quantile(_ sorted: [Double], _ p: Double) -> Double {
-    let h = Double(sorted.count - 1) * p
-    let lo = Int(h.rounded(.down))
-    let hi = min(lo + 1, sorted.count - 1)
-    return sorted[lo] + (h - Double(lo)) * (sorted[hi] - sorted[lo])
-}

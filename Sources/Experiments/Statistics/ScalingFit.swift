@@ -260,17 +260,10 @@ public enum ScalingFit {
         public var optimalTokens: [String: Interval]
     }
 
-    static func percentile(_ sorted: [Double], _ q: Double) -> Double {
-        guard !sorted.isEmpty else { return .nan }
-        let pos = q * Double(sorted.count - 1)
-        let lo = Int(pos.rounded(.down)), hi = min(lo + 1, sorted.count - 1)
-        return sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - Double(lo))
-    }
-
     static func interval(_ estimate: Double, _ values: [Double], confidence: Double) -> Interval {
         let v = values.filter(\.isFinite).sorted()
         let tail = (1 - confidence) / 2
-        return Interval(estimate: estimate, lower: percentile(v, tail), upper: percentile(v, 1 - tail), median: percentile(v, 0.5))
+        return Interval(estimate: estimate, lower: quantile(v, tail), upper: quantile(v, 1 - tail), median: quantile(v, 0.5))
     }
 
     public static func budgetKey(_ c: Double) -> String { String(format: "%.3g", c) }

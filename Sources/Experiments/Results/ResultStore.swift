@@ -217,7 +217,7 @@ public final class ResultStore {
 
     /// Write to a temporary file in the same directory, then rename over the target: readers
     /// see the old file or the new one, never half of one.
-    static func writeAtomically(_ data: Data, to url: URL) throws {
+    public static func writeAtomically(_ data: Data, to url: URL) throws {
         let temporary = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).\(getpid()).tmp")
         do {
             try data.write(to: temporary)

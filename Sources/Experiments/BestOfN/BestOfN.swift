@@ -1,0 +1,154 @@
+import Foundation
+import Generation
+import GGUF
+import LlamaCore
+import Tokenizers
+
+/// The settings of a best-of-N run (everything but the task and the model).
+public struct BestOfNOptions: Sendable {
+    /// Problems in the whole run (before sharding).
+    public var problems: Int
+    /// Samples per problem.
+    public var n: Int
+    /// The k values metrics are reported at (default: powers of 2 up to n).
+    public var ks: [Int]
+    /// Tokens per sample at most.
+    public var maxTokens: Int
+    public var seed: UInt64
+    /// Samples decoded together (default: min(n, 16)).
+    public var batch: Int
+    public var stop: [String]
+    public var sampler: SamplerSettings
+    /// One slice of the problems, for spreading a run over machines.
+    public var shard: ShardSpec?
+    /// Keep problems a `llamacl train` checkpoint was trained on (by default it is evaluated on held-out problems only).
+    public var includeTrainingProblems: Bool
+    /// No progress bar.
+    public var quiet: Bool
+
+    public init(problems: Int = 100, n: Int = 16, ks: [Int]? = nil, maxTokens: Int = 16, seed: UInt64 = 0, batch: Int? = nil,
+                stop: [String] = ["\n"], sampler: SamplerSettings = SamplerSettings(temperature: 1, topK: 0, topP: 1, minP: 0),
+                shard: ShardSpec? = nil, includeTrainingProblems: Bool = false, quiet: Bool = false) {
+        self.problems = problems; self.n = n; self.ks = ks ?? RunParameters.defaultKs(n: n); self.maxTokens = maxTokens
+        self.seed = seed; self.batch = batch ?? min(n, 16); self.stop = stop; self.sampler = sampler; self.shard = shard
+        self.includeTrainingProblems = includeTrainingProblems; self.quiet = quiet
+    }
+
+    /// Rejects settings that cannot make a run, before any model is loaded.
+    public func validate() throws {
+        func bad(_ reason: String) -> ExperimentError { .invalidTaskParameter(task: "best-of-n", reason: reason) }
+        guard n >= 1 else { throw bad("n must be at least 1, got \(n)") }
+        guard problems >= 1 else { throw bad("the run needs at least one problem, got \(problems)") }
+        guard maxTokens >= 1 else { throw bad("max tokens must be at least 1, got \(maxTokens)") }
+        guard batch >= 1 else { throw bad("the batch must be at least 1, got \(batch)") }
+        guard !ks.isEmpty else { throw bad("ks must not be empty") }
+        if let k = ks.first(where: { $0 < 1 || $0 > n }) { throw bad("every k must be between 1 and n = \(n), got \(k)") }
+        try sampler.validate()
+    }
+
+    /// The sampler settings as a run's parameters record them. `batch_invariant` states that a
+    /// sample's tokens do not depend on the batch (see `DecodingLoop`).
+    var recordedSampler: [String: Double] {
+        ["temperature": Double(sampler.temperature), "top_k": Double(sampler.topK), "top_p": Double(sampler.topP),
+         "min_p": Double(sampler.minP), "batch_invariant": 1]
+    }
+}
+
+/// Best-of-N as a library call: N samples per problem, decoded together over a shared prompt,
+/// graded by the task's exact verifier; results appended to a resumable `ResultStore`, then
+/// pass@k and selection-rule accuracy vs k with compute totals (`Summary`) and plots.
+public enum BestOfN {
+    /// A loaded model as the run needs it: the caller picks the backend.
+    public typealias ModelLoader = (_ path: String, _ minimumCells: Int) throws -> any LanguageModel
+
+    /// Runs (or resumes) a best-of-N experiment on the model at `modelPath` and writes its
+    /// results, summary and plots into `out`. `log` receives one-line notes for the user.
+    public static func run(modelPath: String, load: ModelLoader, task: any ExperimentTask, options: BestOfNOptions,
+                           engineVersion: String, out: URL, log: (String) -> Void = { _ in }) throws -> Summary {
+        try options.validate()
+        let gguf = try GGUFFile(path: modelPath)
+        let tokenizer = try loadTokenizer(from: gguf)
+        let all = try problems(task: task, options: options, model: gguf, log: log)
+        let mine = options.shard?.select(all) ?? all
+        let prompts = try mine.map { try tokenizer.encode($0.prompt, addSpecial: true, parseSpecial: false) }
+        let cells = DecodingLoop.cellsNeeded(promptTokens: prompts.map(\.count).max() ?? 0, batch: min(options.batch, options.n),
+                                             maxTokens: options.maxTokens)
+        let model = try load(modelPath, cells)
+        let c = model.config
+        let shape = ModelShape(parameters: gguf.tensors.reduce(0) { $0 + $1.elementCount }, layers: c.layers, attentionWidth: c.qDim)
+        let parameters = RunParameters(
+            task: task.name, problems: options.problems, n: options.n, ks: options.ks, maxTokens: options.maxTokens, seed: options.seed,
+            sampler: options.recordedSampler, model: ModelIdentity(path: modelPath, sha256: try SHA256.hash(fileAt: modelPath), shape: shape),
+            engineVersion: engineVersion, backend: model.backendName, device: model.deviceName, shard: options.shard)
+        try parameters.validate()
+        let store = try ResultStore(directory: out, parameters: parameters)
+        if store.truncatedBytes > 0 { log("resumed: dropped \(store.truncatedBytes) bytes of a sample cut short") }
+        try sample(model: model, tokenizer: tokenizer, task: task, problems: Array(zip(mine, prompts)), options: options, store: store)
+        let summary = try store.writeSummary()
+        try Plots.write(summary, to: out)
+        return summary
+    }
+
+    /// Samples what `store` still lacks for `problems` (each with its prompt's tokens) and
+    /// appends each graded sample as it finishes.
+    public static func sample(model: any LanguageModel, tokenizer: any Tokenizer, task: any ExperimentTask,
+                              problems: [(Problem, [Int])], options: BestOfNOptions, store: ResultStore) throws {
+        let todo = store.remaining(problems: problems.map(\.0.id), n: options.n)
+        let total = problems.count * options.n
+        let progress = ProgressPrinter(total: total, unit: "samples", quiet: options.quiet)
+        var done = total - todo.reduce(0) { $0 + $1.samples.count }
+        var generated = 0
+        let start = Date()
+        let generator = Generator(model: model, tokenizer: tokenizer)
+        let byId = Dictionary(uniqueKeysWithValues: problems.map { ($0.0.id, $0) })
+        for (problemId, indices) in todo where !indices.isEmpty {
+            let (problem, prompt) = byId[problemId]!
+            var last = Date()
+            _ = try generator.sample(prompt: prompt, indices: indices, batch: options.batch, settings: options.sampler, seed: options.seed,
+                                     problem: problemId, stop: StopRules(maxTokens: options.maxTokens, stopStrings: options.stop)) { output in
+                let graded = task.grade(output.text, problem: problem)
+                let now = Date()
+                try store.append(Sample(problem: problemId, index: output.index, tokens: output.tokens, text: output.text,
+                                        answer: graded.answer, correct: graded.correct, logprob: output.totalLogprob,
+                                        promptTokens: prompt.count, seconds: now.timeIntervalSince(last)))
+                last = now
+                done += 1
+                generated += output.tokens.count
+                progress.update(done: done, tokensPerSecond: Double(generated) / max(1e-9, now.timeIntervalSince(start)))
+            }
+        }
+        progress.finish()
+    }
+
+    /// The run's problems: the first `options.problems` of the seed, leaving out those the
+    /// model was trained on when it is a `llamacl train` checkpoint of this task.
+    public static func problems(task: any ExperimentTask, options: BestOfNOptions, model gguf: GGUFFile, log: (String) -> Void = { _ in }) throws -> [Problem] {
+        guard !options.includeTrainingProblems, let training = try TrainingProvenance(gguf: gguf), training.data == task.name else {
+            return try task.problems(count: options.problems, seed: options.seed)
+        }
+        let held = try heldOutProblems(task: task, count: options.problems, seed: options.seed, training: training)
+        log("held out: \(held.problems.count) problems the model never saw in training (\(held.skipped) of the first \(held.problems.count + held.skipped) were training problems)")
+        return held.problems
+    }
+
+    /// The first `count` problems of `seed` whose prompts are not among the training problems.
+    /// The task generators are deterministic (problem i depends only on seed and i), so the
+    /// training set is rebuilt from the checkpoint's recorded seed and item count.
+    public static func heldOutProblems(task: any ExperimentTask, count: Int, seed: UInt64, training: TrainingProvenance) throws -> (problems: [Problem], skipped: Int) {
+        let trained = Set(try task.problems(count: training.items, seed: training.seed).map(\.prompt))
+        var candidates = count
+        while true {
+            let drawn = try task.problems(count: candidates, seed: seed)
+            let held = drawn.filter { !trained.contains($0.prompt) }
+            if held.count >= count {
+                let kept = Array(held.prefix(count))
+                let lastId = kept.last!.id
+                return (kept, drawn.filter { $0.id <= lastId }.count - kept.count)
+            }
+            guard candidates < count * 64 else {
+                throw ExperimentError.notEnoughProblems(task: task.name + " (outside the model's training set)", requested: count, available: held.count)
+            }
+            candidates *= 2
+        }
+    }
+}

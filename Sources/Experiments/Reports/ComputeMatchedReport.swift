@@ -1,0 +1,108 @@
+import Foundation
+
+/// Best-of-N accuracy against inference compute for several models' runs on the same problems
+/// (`llamacl compute-matched`). FLOPs per problem for k samples = the prompt once + k × the mean
+/// sample's cost (the KV cache is shared), from each summary's compute totals and model shape.
+public struct ComputeMatchedReport {
+    /// One model at one k.
+    public struct Row: Sendable {
+        public var label: String, parameters: Int, k: Int, flops: Double
+        public var passAtK: Estimate, majority: Estimate?
+    }
+
+    /// Models in the order given (smallest first), and their rows.
+    public let labels: [String]
+    public let rows: [Row]
+    /// Per model: FLOPs of the shared prompt per problem, and of one sample.
+    public let costs: [String: (prompt: Double, sample: Double)]
+
+    /// `runs` are (label, summary) pairs, smallest model first.
+    public init(runs: [(label: String, summary: Summary)]) throws {
+        var rows: [Row] = [], costs: [String: (prompt: Double, sample: Double)] = [:]
+        for (label, s) in runs {
+            guard let shape = s.provenance.model.shape, let total = s.compute.flops else {
+                throw ExperimentError.invalidTaskParameter(task: "compute-matched", reason: "the run \(label) has no model shape or FLOPs in its summary")
+            }
+            // Prompt cost per problem from the shape (mean prompt length), the rest is sampling.
+            let meanPrompt = Double(s.compute.promptTokens) / Double(s.problems)
+            let promptFlops = shape.flops(positions: 0, count: Int(meanPrompt.rounded()))
+            let sampleFlops = (total - promptFlops * Double(s.problems)) / Double(s.problems * s.provenance.n)
+            costs[label] = (promptFlops, sampleFlops)
+            for k in s.provenance.ks {
+                guard let p = s.passAtK[String(k)] else { continue }
+                rows.append(Row(label: label, parameters: shape.parameters, k: k, flops: promptFlops + Double(k) * sampleFlops,
+                                passAtK: p, majority: s.accuracy[SelectionRule.majorityVote.rawValue]?[String(k)]))
+            }
+        }
+        labels = runs.map(\.label)
+        self.rows = rows
+        self.costs = costs
+    }
+
+    /// Reads each run's summary.json from its directory.
+    public static func load(runs: [(label: String, directory: URL)]) throws -> ComputeMatchedReport {
+        try ComputeMatchedReport(runs: runs.map { run in
+            let url = run.directory.appendingPathComponent(ResultStore.summaryFile)
+            let data: Data
+            do { data = try Data(contentsOf: url) } catch { throw ExperimentError.fileUnreadable(path: url.path, reason: "\(error.localizedDescription)") }
+            do { return (run.label, try JSONDecoder().decode(Summary.self, from: data)) } catch {
+                throw ExperimentError.corruptResults(path: url.path, line: 1, reason: "not a best-of-n summary: \(error)")
+            }
+        })
+    }
+
+    public var csv: String {
+        func e(_ x: Estimate?) -> String { x.map { String(format: "%.3f,%.3f,%.3f", $0.mean, $0.lower, $0.upper) } ?? ",," }
+        var out = "model,parameters,k,inference_flops_per_problem,pass_at_k,pass_lower,pass_upper,majority_vote,majority_lower,majority_upper\n"
+        for r in rows { out += "\(r.label),\(r.parameters),\(r.k),\(String(format: "%.4g", r.flops)),\(e(r.passAtK)),\(e(r.majority))\n" }
+        return out
+    }
+
+    public var markdown: String {
+        func m(_ x: Estimate?) -> String { x.map { String(format: "%.3f [%.3f, %.3f]", $0.mean, $0.lower, $0.upper) } ?? "–" }
+        var md = "| model | params | k | inference FLOPs / problem | pass@k [95% CI] | majority vote [95% CI] |\n|---|---:|---:|---:|---|---|\n"
+        for r in rows { md += "| \(r.label) | \(r.parameters) | \(r.k) | \(String(format: "%.3g", r.flops)) | \(m(r.passAtK)) | \(m(r.majority)) |\n" }
+        md += "\nCompute-matched pairs (the smaller model's largest k that costs no more than the larger model's k):\n\n"
+        md += matchedPairs.map { "    " + $0 }.joined(separator: "\n") + "\n"
+        return md
+    }
+
+    /// For each larger model's k, the smaller model's largest k that costs no more.
+    public var matchedPairs: [String] {
+        var lines: [String] = []
+        let majority = { (r: Row) in r.majority.map { String(format: "%.3f", $0.mean) } ?? "–" }
+        for (i, small) in labels.enumerated() {
+            for large in labels[(i + 1)...] {
+                for big in rows where big.label == large {
+                    guard let cheap = rows.filter({ $0.label == small && $0.flops <= big.flops }).max(by: { $0.k < $1.k }) else { continue }
+                    lines.append(String(format: "%@ k=%d (%.3g FLOPs): pass@k %.3f, majority %@  vs  %@ k=%d (%.3g FLOPs): pass@k %.3f, majority %@",
+                                        small, cheap.k, cheap.flops, cheap.passAtK.mean, majority(cheap), large, big.k, big.flops, big.passAtK.mean, majority(big)))
+                }
+            }
+        }
+        return lines
+    }
+
+    public func plot() -> XYPlot {
+        var series: [XYPlot.Series] = []
+        for (i, label) in labels.enumerated() {
+            let mine = rows.filter { $0.label == label }
+            series.append(.init(name: "\(label) pass@k", points: mine.map { .init(x: $0.flops, y: $0.passAtK.mean, lower: $0.passAtK.lower, upper: $0.passAtK.upper) },
+                                style: .linePoints, colour: i))
+            series.append(.init(name: "\(label) majority vote", points: mine.compactMap { r in r.majority.map { .init(x: r.flops, y: $0.mean) } },
+                                style: .dashed, colour: i))
+        }
+        var plot = XYPlot(title: "Best-of-N accuracy vs inference compute (k = 1, 2, 4, 8, 16 samples)", xLabel: "inference FLOPs per problem",
+                          yLabel: "accuracy on held-out problems", series: series, logX: true, logY: false)
+        plot.legendRight = false
+        return plot
+    }
+
+    /// Writes table.csv, table.md and accuracy-vs-flops.svg into `directory`.
+    public func write(to directory: URL) throws {
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        try ResultStore.writeAtomically(Data(csv.utf8), to: directory.appendingPathComponent("table.csv"))
+        try ResultStore.writeAtomically(Data(markdown.utf8), to: directory.appendingPathComponent("table.md"))
+        try ResultStore.writeAtomically(Data(plot().svg().utf8), to: directory.appendingPathComponent("accuracy-vs-flops.svg"))
+    }
+}

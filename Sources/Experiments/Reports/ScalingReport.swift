@@ -1,0 +1,186 @@
+import Foundation
+
+/// The scaling-law report of a sweep (`llamacl scaling-fit`): Chinchilla's approach 3 fit of
+/// L(N, D) = E + A/N^α + B/D^β with bootstrap intervals, approach 2 (IsoFLOP parabola minima and
+/// the power law through them), fit.json and three plots.
+public struct ScalingReport {
+    public struct Options: Sendable {
+        public var resamples: Int
+        public var seed: UInt64
+        /// Huber δ on log loss.
+        public var delta: Double
+        /// Compute budgets (FLOPs) to report the optimal allocation at, beside the sweep's own.
+        public var extraBudgets: [Double]
+        public init(resamples: Int = 500, seed: UInt64 = 0, delta: Double = ScalingFit.chinchillaDelta, extraBudgets: [Double] = []) {
+            self.resamples = resamples; self.seed = seed; self.delta = delta; self.extraBudgets = extraBudgets
+        }
+    }
+
+    public let runs: [ScalingRun]
+    public let options: Options
+    public let full: ScalingFit.Result
+    /// One law per bootstrap resample.
+    public let laws: [ScalingLaw]
+    public let boot: ScalingFit.Bootstrap
+    /// The sweep's IsoFLOP budgets, and those the report gives the optimal allocation at.
+    public let sweepBudgets: [Double]
+    public let reportBudgets: [Double]
+    public let minima: [ScalingFit.IsoFLOPMinimum]
+    public var interior: [ScalingFit.IsoFLOPMinimum] { minima.filter(\.interior) }
+    public let approach2: (exponent: Double, coefficient: Double)?
+    public let rmsLogResidual: Double
+
+    /// Fits the runs. Five parameters need at least five runs.
+    public init(runs: [ScalingRun], options: Options = Options()) throws {
+        guard runs.count >= 5 else {
+            throw ExperimentError.invalidTaskParameter(task: "scaling-fit", reason: "need at least 5 finished runs to fit 5 parameters, got \(runs.count)")
+        }
+        self.runs = runs
+        self.options = options
+        full = ScalingFit.fit(runs, delta: options.delta)
+        sweepBudgets = Set(runs.compactMap(\.budget)).sorted()
+        var budgets = sweepBudgets + options.extraBudgets
+        if budgets.isEmpty { budgets = [runs.map(\.flops).max()!] }
+        reportBudgets = budgets
+        laws = ScalingFit.bootstrapLaws(runs, full: full, resamples: options.resamples, seed: options.seed, delta: options.delta)
+        boot = ScalingFit.summarise(laws, full: full, budgets: budgets, seed: options.seed)
+        minima = sweepBudgets.compactMap { c in ScalingFit.isoFLOPMinimum(runs.filter { $0.budget == c }, budget: c) }
+        approach2 = ScalingFit.powerLaw(minima.filter(\.interior).map { ($0.budget, $0.parameters) })
+        let law = full.law
+        let residuals = runs.map { log(law.loss(parameters: $0.parameters, tokens: $0.tokens)) - log($0.loss) }
+        rmsLogResidual = (residuals.reduce(0) { $0 + $1 * $1 } / Double(residuals.count)).squareRoot()
+    }
+
+    /// Writes fit.json, isoflop.svg, fit.svg and (with IsoFLOP budgets) optimal.svg into `directory`.
+    public func write(to directory: URL) throws {
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let json = try JSONSerialization.data(withJSONObject: Self.finite(fitJSON()), options: [.prettyPrinted, .sortedKeys])
+        try ResultStore.writeAtomically(json, to: directory.appendingPathComponent("fit.json"))
+        var plots = [("isoflop.svg", isoFLOPPlot()), ("fit.svg", fittedVsObservedPlot())]
+        if let optimal = optimalPlot() { plots.append(("optimal.svg", optimal)) }
+        for (name, plot) in plots { try ResultStore.writeAtomically(Data(plot.svg().utf8), to: directory.appendingPathComponent(name)) }
+    }
+
+    /// The report as lines of text for a terminal.
+    public var lines: [String] {
+        func g(_ i: ScalingFit.Interval) -> String { String(format: "%.3g [%.3g, %.3g]", i.estimate, i.lower, i.upper) }
+        var out = ["runs \(runs.count), rms log residual \(String(format: "%.4f", rmsLogResidual))",
+                   "E = \(g(boot.E)), A = \(g(boot.A)), B = \(g(boot.B))",
+                   "alpha = \(g(boot.alpha)), beta = \(g(boot.beta)), a = beta/(alpha+beta) = \(g(boot.parameterExponent))"]
+        for c in reportBudgets {
+            let key = ScalingFit.budgetKey(c)
+            out.append("C = \(key): N_opt \(g(boot.optimalParameters[key]!)), D_opt \(g(boot.optimalTokens[key]!)), D/N \(g(boot.tokensPerParameter[key]!))")
+        }
+        for m in minima {
+            out.append(String(format: "IsoFLOP C = %.3g: parabola minimum N = %.3g (%@), best run N = %.3g loss %.4f", m.budget, m.parameters,
+                              m.interior ? "interior" : "extrapolated", m.bestRunParameters, m.bestRunLoss))
+        }
+        if let p = approach2 { out.append(String(format: "approach 2: N_opt ∝ C^%.3f over %d budgets", p.exponent, interior.count)) }
+        return out
+    }
+
+    // MARK: - fit.json
+
+    func fitJSON() -> [String: Any] {
+        let law = full.law
+        func interval(_ i: ScalingFit.Interval) -> [String: Double] {
+            ["estimate": i.estimate, "lower": i.lower, "upper": i.upper, "median": i.median]
+        }
+        var result: [String: Any] = [
+            "method": "Chinchilla approach 3: Huber(δ=\(options.delta)) on log loss, L-BFGS from \(full.initialisations) initialisations, best kept; \(options.resamples) bootstrap resamples of the runs (seed \(options.seed)), each refitted from the full-data optimum and a 32-start grid; 95% percentile intervals",
+            "runs": runs.count,
+            "fit": ["E": law.E, "A": law.A, "B": law.B, "alpha": law.alpha, "beta": law.beta,
+                    "a": law.a, "b": law.b, "e": law.e, "objective": full.objective, "rms_log_residual": rmsLogResidual],
+            "intervals": ["alpha": interval(boot.alpha), "beta": interval(boot.beta), "E": interval(boot.E),
+                          "A": interval(boot.A), "B": interval(boot.B),
+                          "parameter_exponent_a": interval(boot.parameterExponent)],
+            "compute_optimal": reportBudgets.map { c -> [String: Any] in
+                let key = ScalingFit.budgetKey(c)
+                return ["budget": c, "parameters": interval(boot.optimalParameters[key]!), "tokens": interval(boot.optimalTokens[key]!),
+                        "tokens_per_parameter": interval(boot.tokensPerParameter[key]!)]
+            },
+            "isoflop_minima": minima.map { m -> [String: Any] in
+                ["budget": m.budget, "parameters": m.parameters, "tokens": m.tokens, "loss": m.loss, "interior": m.interior,
+                 "best_run_parameters": m.bestRunParameters, "best_run_loss": m.bestRunLoss]
+            },
+        ]
+        if let p = approach2 {
+            result["approach2"] = ["parameter_exponent_a": p.exponent, "coefficient": p.coefficient, "budgets_used": interior.count]
+        }
+        return result
+    }
+
+    /// JSON has no NaN or infinity: such numbers become null.
+    static func finite(_ value: Any) -> Any {
+        switch value {
+        case let d as Double: return d.isFinite ? d : NSNull()
+        case let dict as [String: Any]: return dict.mapValues { finite($0) }
+        case let array as [Any]: return array.map { finite($0) }
+        default: return value
+        }
+    }
+
+    // MARK: - Plots
+
+    static func logGrid(_ lo: Double, _ hi: Double, _ count: Int) -> [Double] {
+        (0..<count).map { exp(log(lo) + (log(hi) - log(lo)) * Double($0) / Double(count - 1)) }
+    }
+
+    /// Loss against N for each budget, the parabola minima marked, the fitted law dashed.
+    func isoFLOPPlot() -> XYPlot {
+        let law = full.law
+        let nRange = (runs.map(\.parameters).min()!, runs.map(\.parameters).max()!)
+        var iso: [XYPlot.Series] = []
+        for (i, c) in sweepBudgets.enumerated() {
+            let group = runs.filter { $0.budget == c }
+            iso.append(.init(name: "C = \(String(format: "%.2g", c)) FLOPs", points: group.map { .init(x: $0.parameters, y: $0.loss) }, style: .linePoints, colour: i))
+            iso.append(.init(name: "", points: Self.logGrid(nRange.0, nRange.1, 40).map { .init(x: $0, y: law.loss(parameters: $0, tokens: c / (6 * $0))) }, style: .dashed, colour: i))
+        }
+        for m in interior { iso.append(.init(name: "", points: [.init(x: m.parameters, y: m.loss)], style: .highlight, colour: sweepBudgets.firstIndex(of: m.budget) ?? 0)) }
+        var plot = XYPlot(title: "IsoFLOP profiles (◆ parabola minima, dashed: fitted L(N, C/6N))", xLabel: "parameters N",
+                          yLabel: "held-out loss (nats/token)", series: iso)
+        plot.legendRight = true
+        return plot
+    }
+
+    /// Fitted against observed loss, one colour per budget.
+    func fittedVsObservedPlot() -> XYPlot {
+        let law = full.law
+        var scatter: [XYPlot.Series] = []
+        let groups = sweepBudgets.isEmpty ? [nil] : sweepBudgets.map { Optional($0) }
+        for (i, c) in groups.enumerated() {
+            let group = c == nil ? runs : runs.filter { $0.budget == c }
+            scatter.append(.init(name: c.map { "C = \(String(format: "%.2g", $0))" } ?? "runs",
+                                 points: group.map { .init(x: $0.loss, y: law.loss(parameters: $0.parameters, tokens: $0.tokens)) }, style: .points, colour: i))
+        }
+        let lo = runs.map(\.loss).min()!, hi = runs.map(\.loss).max()!
+        scatter.append(.init(name: "y = x", points: [.init(x: lo, y: lo), .init(x: hi, y: hi)], style: .dashed, colour: 7))
+        var plot = XYPlot(title: String(format: "Fitted vs observed: L = %.3f + %.3g/N^%.3f + %.3g/D^%.3f", law.E, law.A, law.alpha, law.B, law.beta),
+                          xLabel: "observed held-out loss", yLabel: "fitted L(N, D)", series: scatter, logX: false, logY: false)
+        plot.legendRight = false
+        return plot
+    }
+
+    /// Compute-optimal N against C: approach 3 with its bootstrap band, approach 2, the best runs.
+    func optimalPlot() -> XYPlot? {
+        guard !sweepBudgets.isEmpty else { return nil }
+        let law = full.law
+        let cs = Self.logGrid(sweepBudgets.first! / 3, sweepBudgets.last! * 3, 25)
+        let band = cs.map { c -> LinePlot.Point in
+            let ns = laws.map { $0.optimal(compute: c).parameters }.filter(\.isFinite).sorted()
+            return .init(x: c, y: law.optimal(compute: c).parameters,
+                         lower: ns.isEmpty ? nil : quantile(ns, 0.025), upper: ns.isEmpty ? nil : quantile(ns, 0.975))
+        }
+        var series: [XYPlot.Series] = [.init(name: String(format: "approach 3: N_opt ∝ C^%.2f (95%% band)", law.parameterExponent), points: band, style: .line, colour: 0)]
+        series.append(.init(name: "IsoFLOP parabola minima (interior)", points: interior.map { .init(x: $0.budget, y: $0.parameters) }, style: .highlight, colour: 1))
+        series.append(.init(name: "best trained run per budget", points: minima.map { .init(x: $0.budget, y: $0.bestRunParameters) }, style: .points, colour: 2))
+        if let p = approach2 {
+            series.append(.init(name: String(format: "approach 2: N_opt ∝ C^%.2f", p.exponent),
+                                points: cs.map { .init(x: $0, y: p.coefficient * pow($0, p.exponent)) }, style: .dashed, colour: 1))
+        }
+        var plot = XYPlot(title: "Compute-optimal model size", xLabel: "training compute C = 6ND (FLOPs)", yLabel: "parameters N_opt",
+                          series: series, logX: true, logY: true)
+        plot.legendRight = false
+        return plot
+    }
+}
