@@ -11,8 +11,11 @@ public struct ScalingReport {
         public var delta: Double
         /// Compute budgets (FLOPs) to report the optimal allocation at, beside the sweep's own.
         public var extraBudgets: [Double]
-        public init(resamples: Int = 500, seed: UInt64 = 0, delta: Double = ScalingFit.chinchillaDelta, extraBudgets: [Double] = []) {
-            self.resamples = resamples; self.seed = seed; self.delta = delta; self.extraBudgets = extraBudgets
+        /// Starting points of the full-data fit (Chinchilla's grid of 4 500).
+        public var starts: [ScalingLaw]
+        public init(resamples: Int = 500, seed: UInt64 = 0, delta: Double = ScalingFit.chinchillaDelta, extraBudgets: [Double] = [],
+                    starts: [ScalingLaw] = ScalingFit.chinchillaGrid()) {
+            self.resamples = resamples; self.seed = seed; self.delta = delta; self.extraBudgets = extraBudgets; self.starts = starts
         }
     }
 
@@ -37,7 +40,7 @@ public struct ScalingReport {
         }
         self.runs = runs
         self.options = options
-        full = ScalingFit.fit(runs, delta: options.delta)
+        full = ScalingFit.fit(runs, delta: options.delta, starts: options.starts)
         sweepBudgets = Set(runs.compactMap(\.budget)).sorted()
         var budgets = sweepBudgets + options.extraBudgets
         if budgets.isEmpty { budgets = [runs.map(\.flops).max()!] }
