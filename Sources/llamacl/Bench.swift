@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import GGUF
+import Experiments
 import LlamaCore
 
 /// Prompt processing and generation speed, llama-bench style: pp<P> is one batch of P prompt
@@ -37,73 +38,44 @@ struct Bench: ParsableCommand {
     }
 
     func run() throws {
-        if let sizes = try batchSizes { return try runBatched(sizes) }
-        let (gguf, lm) = try backend.load(model.model)
-        let limit = min(lm.config.contextLength, lm.cacheCapacity)
-        guard d + max(p, n) <= limit else { throw InvalidInput(description: "the test needs \(d + max(p, n)) positions but the context holds \(limit) tokens") }
-        // Random but fixed token ids: speed does not depend on which tokens they are.
-        var rng = SystemRandomNumberGenerator()
-        let vocab = lm.config.vocabSize
-        let promptIds = (0..<p).map { _ in Int.random(in: 0..<vocab, using: &rng) }
-        let contextIds = (0..<d).map { _ in Int.random(in: 0..<vocab, using: &rng) }
-        /// An empty cache, then the depth's context tokens (in prompt-sized batches).
-        func fillContext() throws {
-            lm.resetCache()
-            for start in stride(from: 0, to: d, by: 512) {
-                _ = try lm.forward(.prompt(Array(contextIds[start..<min(d, start + 512)]), start: start))
-            }
-        }
-
-        var results: [[String: Any]] = []
-        func measure(_ name: String, prompt: Int, gen: Int, _ body: () throws -> Void) throws {
-            let test = d > 0 ? "\(name) @ d\(d)" : name
-            try fillContext()
-            try body() // warm-up: page in weights, size buffers
-            var rates: [Double] = []
-            for _ in 0..<r {
-                try fillContext()
-                let start = Date()
-                try body()
-                rates.append(Double(prompt + gen) / Date().timeIntervalSince(start))
-            }
-            let mean = rates.reduce(0, +) / Double(rates.count)
-            let sd = rates.count > 1 ? (rates.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(rates.count - 1)).squareRoot() : 0
-            results.append(["test": test, "n_prompt": prompt, "n_gen": gen, "n_depth": d, "batch": 1, "threads": backend.threadCount,
-                            "backend": lm.backendName, "device": lm.deviceName, "tokens_per_second": mean, "stddev": sd,
-                            "samples_ts": rates, "model": (model.model as NSString).lastPathComponent,
-                            "model_size": gguf.file.size, "model_params": gguf.tensors.reduce(0) { $0 + $1.elementCount }])
-            if !json {
-                let file = (model.model as NSString).lastPathComponent
-                print("| \(pad(file, 28, left: true)) | \(pad(formatBytes(gguf.file.size), 10)) | \(pad(lm.backendName, 6)) | \(pad(String(backend.threadCount), 7)) | \(pad(test, 12)) | \(pad(String(format: "%.2f ± %.2f", mean, sd), 16)) |")
-            }
-        }
-
-        if !json {
-            print("| model                        |       size | backend| threads |         test |              t/s |")
-            print("| ---------------------------- | ---------- | ------ | ------- | ------------ | ---------------- |")
-        }
-        if p > 0 {
-            try measure("pp\(p)", prompt: p, gen: 0) {
-                _ = try lm.forward(.prompt(promptIds, start: d))
-            }
-        }
-        if n > 0 {
-            try measure("tg\(n)", prompt: 0, gen: n) {
-                var token = lm.config.vocabSize / 2
-                for pos in d..<d + n {
-                    let logits = try lm.forward([BatchEntry(token: token, position: pos, wantsLogits: true)])[0]
-                    token = argmax(logits)
-                }
-            }
-        }
+        let sizes = try batchSizes
+        let cells = sizes.map { Benchmark.cellsNeeded(prompt: p, gen: n, batches: $0) }
+        let (gguf, lm) = try backend.load(model.model, minimumCells: cells)
+        let results: [Benchmark.Result]
+        do {
+            results = try sizes.map { try Benchmark.batched(model: lm, prompt: p, gen: n, batches: $0, repetitions: r) }
+                ?? Benchmark.run(model: lm, prompt: p, gen: n, depth: d, repetitions: r)
+        } catch let failure as Benchmark.Failure { throw InvalidInput(description: failure.description) }
         // Weights are mapped, not copied: their pages count once they are read, so peak RSS
         // ≈ model + KV cache + activations. F32 K and V for every cell of every layer.
         let kvBytes = 2 * lm.config.layers * lm.cacheCapacity * lm.config.kvDim * MemoryLayout<Float>.size
         let rss = peakResidentBytes()
-        results = results.map { $0.merging(["peak_rss_bytes": rss, "kv_bytes": kvBytes]) { _, new in new } }
+        let file = (model.model as NSString).lastPathComponent
+        let params = gguf.tensors.reduce(0) { $0 + $1.elementCount }
         if json {
-            print(try jsonLine(results))
+            print(try jsonLine(results.map { r -> [String: Any] in
+                var o: [String: Any] = ["test": r.test, "n_prompt": r.prompt, "n_gen": r.gen, "n_depth": r.depth, "batch": r.batch,
+                                        "threads": backend.threadCount, "backend": lm.backendName, "device": lm.deviceName,
+                                        "tokens_per_second": r.mean, "stddev": r.stddev, "samples_ts": r.rates, "model": file,
+                                        "model_size": gguf.file.size, "model_params": params, "peak_rss_bytes": rss, "kv_bytes": kvBytes]
+                if let tpp = r.promptSeconds, let ttg = r.generationSeconds {
+                    o.merge(["n_kv": r.prompt + r.batch * r.gen, "t_pp": tpp, "s_pp": Double(r.prompt) / tpp, "t_tg": ttg, "s_tg": r.mean]) { _, new in new }
+                }
+                return o
+            }))
+        } else if sizes != nil {
+            print("|    PP |     TG |    B |   N_KV |   T_PP s | S_PP t/s |   T_TG s | S_TG t/s |")
+            print("|-------|--------|------|--------|----------|----------|----------|----------|")
+            for r in results {
+                print(String(format: "| %5d | %6d | %4d | %6d | %8.3f | %8.2f | %8.3f | %8.2f |", r.prompt, r.gen, r.batch, r.prompt + r.batch * r.gen,
+                             r.promptSeconds!, Double(r.prompt) / r.promptSeconds!, r.generationSeconds!, r.mean))
+            }
         } else {
+            print("| model                        |       size | backend| threads |         test |              t/s |")
+            print("| ---------------------------- | ---------- | ------ | ------- | ------------ | ---------------- |")
+            for r in results {
+                print("| \(pad(file, 28, left: true)) | \(pad(formatBytes(gguf.file.size), 10)) | \(pad(lm.backendName, 6)) | \(pad(String(backend.threadCount), 7)) | \(pad(r.test, 12)) | \(pad(String(format: "%.2f ± %.2f", r.mean, r.stddev), 16)) |")
+            }
             print("peak RSS \(formatBytes(rss)): model \(formatBytes(gguf.file.size)) (mapped) + KV cache \(formatBytes(kvBytes)) (\(lm.cacheCapacity) cells) + activations")
         }
     }
