@@ -28,6 +28,9 @@ let package = Package(
     ],
     targets: [
         .target(name: "GGUF", swiftSettings: optimize),
+        // The release number and the git revision this build comes from (for result provenance).
+        .plugin(name: "SourceRevisionPlugin", capability: .buildTool(), path: "Sources/SourceRevisionPlugin"),
+        .target(name: "BuildInfo", plugins: ["SourceRevisionPlugin"]),
         .target(name: "Tokenizers", dependencies: ["GGUF"]),
         .target(name: "LlamaCore", dependencies: ["GGUF"]),
         // The few hot loops Swift cannot express with x86 vector instructions (see its header).
@@ -48,7 +51,7 @@ let package = Package(
         .executableTarget(
             name: "llamacl",
             dependencies: [
-                "GGUF", "Tokenizers", "LlamaCore", "CPUBackend", "Generation", "OpenCLBackend", "OpenCLVerification", "Experiments", "Training",
+                "GGUF", "Tokenizers", "LlamaCore", "CPUBackend", "Generation", "OpenCLBackend", "OpenCLVerification", "Experiments", "Training", "BuildInfo",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         // Experiments as library calls: tasks and verifiers, best-of-N runs, statistics and fits,

@@ -16,14 +16,16 @@ public final class CPUBackend: Backend {
     private var ropeCache: (positions: [Int32], params: RopeParams, factors: [Float]?, table: RopeTable)?
     private let quantized = QuantizedMatmul()
 
-    public init(mode: Mode = .fast, threads: Int = ProcessInfo.processInfo.activeProcessorCount) {
+    public init(mode: Mode = .fast, threads: Int = AvailableCPUs.count) {
         self.mode = mode
         pool = ThreadPool(threads: threads)
         _ = llcl_kernel_variant()  // probe the CPU here, before any worker thread asks
     }
 
     public var name: String { "cpu" }
-    public var deviceName: String { "CPU (\(mode.rawValue), \(pool.threads) threads)" }
+    /// The device and the numerics it runs (not the thread count: results do not depend on it,
+    /// and shards of one run may use different counts).
+    public var deviceName: String { "CPU (\(mode.rawValue))" }
 
     public func upload(_ source: WeightSource) throws -> CPUWeight { CPUWeight(source) }
 

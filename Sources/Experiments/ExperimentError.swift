@@ -21,6 +21,7 @@ public enum ExperimentError: Error, CustomStringConvertible, Equatable {
     case corruptResults(path: String, line: Int, reason: String)
     case parametersMismatch(directory: String, fields: [String])
     case mergeConflict(String)
+    case incompleteRun(String)
     case ioFailure(path: String, reason: String)
 
     public var description: String {
@@ -51,6 +52,8 @@ public enum ExperimentError: Error, CustomStringConvertible, Equatable {
             return "\(directory) holds a run with different parameters (\(fields.joined(separator: ", "))); use a new directory"
         case let .mergeConflict(reason):
             return "cannot merge: \(reason)"
+        case let .incompleteRun(what):
+            return "cannot merge an incomplete run: \(what) (rerun the missing shards, or pass --allow-partial to merge what there is)"
         case let .ioFailure(path, reason):
             return "\(path): \(reason)"
         }

@@ -1,3 +1,4 @@
+import LlamaCore
 import Foundation
 
 /// Everything about a run except the model's shape and the data.
@@ -18,7 +19,7 @@ public struct TrainingSettings: Equatable, Codable, Sendable {
     public var initStd: Double = 0.02
     /// Held-out loss every this many steps (and always after the last); 0: only after the last.
     public var evalEvery: Int = 100
-    public var threads: Int = ProcessInfo.processInfo.activeProcessorCount
+    public var threads: Int = AvailableCPUs.count
 
     public init() {}
 

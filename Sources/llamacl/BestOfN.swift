@@ -71,7 +71,8 @@ struct BestOfNRun: ParsableCommand {
     func run() throws {
         let summary = try Experiments.BestOfN.run(
             modelPath: model.model, load: { path, cells in try backend.load(path, minimumCells: cells).1 }, task: try makeTask(),
-            options: try options(), engineVersion: LlamaCL.version, out: URL(fileURLWithPath: out),
+            options: try options(), engineVersion: LlamaCL.version,
+            environment: .current(threads: backend.backend == .opencl ? nil : backend.threadCount), out: URL(fileURLWithPath: out),
             log: { print($0, to: &standardError) })
         printSummary(summary, out: out)
     }
@@ -82,10 +83,14 @@ struct BestOfNMerge: ParsableCommand {
 
     @Option(help: "Output directory for the merged run.") var out: String
     @Argument(help: "Shard directories written by best-of-n --shard I/K.") var shards: [String]
+    @Flag(help: "Merge an incomplete run (missing shards, problems short of n samples); the summary is marked partial.")
+    var allowPartial = false
 
     func run() throws {
         guard !shards.isEmpty else { throw ValidationError("give the shard directories to merge") }
-        let summary = try ResultStore.merge(shardDirectories: shards.map { URL(fileURLWithPath: $0) }, into: URL(fileURLWithPath: out))
+        let summary = try ResultStore.merge(shardDirectories: shards.map { URL(fileURLWithPath: $0) }, into: URL(fileURLWithPath: out),
+                                            allowPartial: allowPartial)
+        if let partial = summary.partial { print("PARTIAL run: \(partial.joined(separator: "; "))", to: &standardError) }
         try Plots.write(summary, to: URL(fileURLWithPath: out))
         printSummary(summary, out: out)
     }

@@ -1,8 +1,10 @@
 import ArgumentParser
+import BuildInfo
 
 @main
 struct LlamaCL: ParsableCommand {
-    static let version = "0.1.0"
+    /// The release and the source revision of this build (what result files record).
+    static let version = BuildInfo.engineVersion
     static let configuration = CommandConfiguration(
         commandName: "llamacl",
         abstract: "LLaMA-family inference and research engine: GGUF models on the CPU or any OpenCL device.",

@@ -1,3 +1,4 @@
+import LlamaCore
 import ArgumentParser
 import CPUBackend
 import Foundation
@@ -7,7 +8,7 @@ struct Machine: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Measure this machine's limits: memory read bandwidth, F32 FMA and 8-bit dot-product peaks.")
 
-    @Option(name: [.short, .customLong("threads")], help: "Threads (default: all cores).") var threads: Int?
+    @Option(name: [.short, .customLong("threads")], help: "Threads (default: the CPUs this process may use).") var threads: Int?
     @Option(help: "Bytes to stream, in MiB (well above the caches).") var sizeMib = 1024
     @Flag(help: "Print JSON.") var json = false
 
@@ -17,7 +18,7 @@ struct Machine: ParsableCommand {
     }
 
     func run() throws {
-        let limits = MachineProbe.measure(threads: threads ?? ProcessInfo.processInfo.activeProcessorCount, bytes: sizeMib << 20)
+        let limits = MachineProbe.measure(threads: threads ?? AvailableCPUs.count, bytes: sizeMib << 20)
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys]

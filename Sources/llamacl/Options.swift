@@ -26,7 +26,7 @@ struct BackendOptions: ParsableArguments {
     @Option(help: "CPU products with Q4_0, Q8_0, Q4_K or Q6_K weights: q8 rounds activations to 8 bits per block and uses integer dot products, as llama.cpp does (fast); f32 keeps activations in F32 and follows the float64 reference.")
     var activations: ActivationPrecision = .q8
 
-    @Option(name: [.short, .customLong("threads")], help: "CPU threads (default: all cores).")
+    @Option(name: [.short, .customLong("threads")], help: "CPU threads (default: the CPUs this process may use: SLURM_CPUS_PER_TASK or the affinity mask).")
     var threads: Int?
 
     @Option(help: "KV cache cells (default: the model's context, at most 4096).")
@@ -37,7 +37,7 @@ struct BackendOptions: ParsableArguments {
         if let c = cacheCells, c < 1 { throw ValidationError("--cache-cells must be at least 1, got \(c)") }
     }
 
-    var threadCount: Int { threads ?? ProcessInfo.processInfo.activeProcessorCount }
+    var threadCount: Int { threads ?? AvailableCPUs.count }
 
     /// Opens the file and loads the model onto the chosen backend.
     /// `minimumCells` raises the KV cache to what a batched run needs (unless --cache-cells is given).

@@ -1,3 +1,4 @@
+import LlamaCore
 import ArgumentParser
 import Dispatch
 import Experiments
@@ -42,7 +43,7 @@ struct Train: ParsableCommand {
     @Option(help: "Distinct training problems (default: enough that no problem repeats).") var problems: Int?
     @Option(help: "Held-out problems (tasks).") var heldOut: Int = 500
     @Option(help: "Held-out loss every N steps (0: only at the end).") var evalEvery: Int = 100
-    @Option(name: [.short, .customLong("threads")], help: "CPU threads (default: all cores).") var threads: Int?
+    @Option(name: [.short, .customLong("threads")], help: "CPU threads (default: the CPUs this process may use: SLURM_CPUS_PER_TASK or the affinity mask).") var threads: Int?
 
     @Option(name: [.short, .customLong("out")], help: "Output GGUF path.") var out: String
     @Option(help: "Tensor type of the checkpoint: F32, F16 or BF16.") var type: String = "F32"
@@ -64,7 +65,7 @@ struct Train: ParsableCommand {
         settings.tokens = tokens; settings.rows = batch; settings.learningRate = lr; settings.warmupSteps = warmup
         settings.minLearningRateRatio = minLrRatio; settings.optimizer.weightDecay = weightDecay; settings.clipNorm = clip
         settings.seed = seed; settings.initStd = initStd; settings.evalEvery = evalEvery
-        settings.threads = threads ?? ProcessInfo.processInfo.activeProcessorCount
+        settings.threads = threads ?? AvailableCPUs.count
         try settings.validate()
         // Fail before training, not after, when the checkpoint or log cannot be written.
         let outDirectory = URL(fileURLWithPath: out).deletingLastPathComponent().path

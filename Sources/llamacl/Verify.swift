@@ -1,3 +1,4 @@
+import LlamaCore
 import ArgumentParser
 import CPUBackend
 import Foundation
@@ -20,7 +21,7 @@ struct Verify: ParsableCommand {
     @Option(help: "Prompt for the model comparison (tokenized as the model's metadata says).")
     var prompt = "Once upon a time, a small llama read 3 books about RoPE, SwiGLU and attention."
     @Option(name: [.short, .customLong("n-gen")], help: "Greedy tokens that must agree.") var n = 16
-    @Option(name: [.short, .customLong("threads")], help: "CPU threads for the reference run (default: all cores).") var threads: Int?
+    @Option(name: [.short, .customLong("threads")], help: "CPU threads for the reference run (default: the CPUs this process may use).") var threads: Int?
 
     func validate() throws {
         guard n >= 0 else { throw ValidationError("-n must be ≥ 0") }
@@ -36,7 +37,7 @@ struct Verify: ParsableCommand {
         var checks = try OpChecks.run(on: openCL, progress: progress)
         if !ops {
             let tokens = try promptTokens(gguf)
-            let cpu = CPUBackend(mode: .fast, threads: threads ?? ProcessInfo.processInfo.activeProcessorCount)
+            let cpu = CPUBackend(mode: .fast, threads: threads ?? AvailableCPUs.count)
             checks += try ModelComparison.run(gguf: gguf, openCL: openCL, prompt: tokens, generate: n, cpu: cpu, progress: progress)
         }
         if showProgress { print("\r\u{1B}[K", terminator: "", to: &standardError) }

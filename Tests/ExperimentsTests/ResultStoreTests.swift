@@ -190,6 +190,37 @@ final class ResultStoreTests: XCTestCase {
     }
 }
 
+extension ResultStoreTests {
+    /// A run with a failed shard must not look finished: a missing shard, or a shard whose
+    /// problems are short of n samples, is refused unless the merge is forced, and a forced
+    /// merge says in its summary what is missing.
+    func testMergeRefusesAnIncompleteRunUnlessForced() throws {
+        let s = syntheticSamples(problems: 6, n: 3)
+        func shard(_ i: Int, of k: Int, _ name: String, dropping: Int = 0) throws -> URL {
+            let spec = try ShardSpec(index: i, count: k)
+            let dir = directory.appendingPathComponent(name)
+            let store = try ResultStore(directory: dir, parameters: runParameters(problems: 6, n: 3, shard: spec))
+            for x in s.filter({ spec.contains(problem: $0.problem) }).dropLast(dropping) { try store.append(x) }
+            return dir
+        }
+        let a = try shard(0, of: 3, "i0"), b = try shard(1, of: 3, "i1"), c = try shard(2, of: 3, "i2")
+        let cShort = try shard(2, of: 3, "i2-short", dropping: 1)
+        XCTAssertThrowsError(try ResultStore.merge(shardDirectories: [a, b], into: directory.appendingPathComponent("p1"))) { error in
+            XCTAssertTrue("\(error)".contains("shard 2/3 not given"), "\(error)")
+        }
+        XCTAssertThrowsError(try ResultStore.merge(shardDirectories: [a, b, cShort], into: directory.appendingPathComponent("p2"))) { error in
+            XCTAssertTrue("\(error)".contains("fewer than n = 3 samples"), "\(error)")
+        }
+        let forced = try ResultStore.merge(shardDirectories: [a, b], into: directory.appendingPathComponent("p3"), allowPartial: true)
+        XCTAssertEqual(forced.partial?.first, "shard 2/3 not given")
+        let summaryJSON = try String(contentsOf: directory.appendingPathComponent("p3/summary.json"), encoding: .utf8)
+        XCTAssertTrue(summaryJSON.contains("\"partial\""), "a forced merge is marked partial in summary.json")
+        let complete = try ResultStore.merge(shardDirectories: [c, a, b], into: directory.appendingPathComponent("p4"))
+        XCTAssertNil(complete.partial)
+        XCTAssertFalse(try String(contentsOf: directory.appendingPathComponent("p4/summary.json"), encoding: .utf8).contains("\"partial\""))
+    }
+}
+
 final class ShardSpecTests: XCTestCase {
     func testParsing() throws {
         XCTAssertEqual(try ShardSpec(parsing: "0/4"), try ShardSpec(index: 0, count: 4))

@@ -64,7 +64,8 @@ public enum BestOfN {
     /// Runs (or resumes) a best-of-N experiment on the model at `modelPath` and writes its
     /// results, summary and plots into `out`. `log` receives one-line notes for the user.
     public static func run(modelPath: String, load: ModelLoader, task: any ExperimentTask, options: BestOfNOptions,
-                           engineVersion: String, out: URL, log: (String) -> Void = { _ in }) throws -> Summary {
+                           engineVersion: String, environment: RunEnvironment = .current(threads: nil), out: URL,
+                           log: (String) -> Void = { _ in }) throws -> Summary {
         try options.validate()
         let gguf = try GGUFFile(path: modelPath)
         let tokenizer = try loadTokenizer(from: gguf)
@@ -79,7 +80,7 @@ public enum BestOfN {
         let parameters = RunParameters(
             task: task.name, problems: options.problems, n: options.n, ks: options.ks, maxTokens: options.maxTokens, seed: options.seed,
             sampler: options.recordedSampler, model: ModelIdentity(path: modelPath, sha256: try SHA256.hash(fileAt: modelPath), shape: shape),
-            engineVersion: engineVersion, backend: model.backendName, device: model.deviceName, shard: options.shard)
+            engineVersion: engineVersion, backend: model.backendName, device: model.deviceName, shard: options.shard, environment: environment)
         try parameters.validate()
         let store = try ResultStore(directory: out, parameters: parameters)
         if store.truncatedBytes > 0 { log("resumed: dropped \(store.truncatedBytes) bytes of a sample cut short") }

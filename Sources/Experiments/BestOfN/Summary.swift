@@ -43,9 +43,12 @@ public struct Summary: Codable, Equatable, Sendable {
     public var compute: ComputeCost
     public var options: SummaryOptions
     public var provenance: RunParameters
+    /// What an incomplete run lacks, for a merge forced with `allowPartial`; absent (nil) for a
+    /// complete run.
+    public var partial: [String]? = nil
 
     enum CodingKeys: String, CodingKey {
-        case problems, samples, passAtK = "pass_at_k", coverage, accuracy, compute, options, provenance
+        case problems, samples, passAtK = "pass_at_k", coverage, accuracy, compute, options, provenance, partial
     }
 
     /// `score` is used by the `verifier` rule (when `options.rules` includes it).

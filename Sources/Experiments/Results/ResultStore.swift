@@ -102,8 +102,9 @@ public final class ResultStore {
 
     /// Writes summary.json atomically and returns it.
     @discardableResult
-    public func writeSummary(options: SummaryOptions = SummaryOptions()) throws -> Summary {
-        let summary = try Summary.compute(samples: samples, parameters: parameters, options: options)
+    public func writeSummary(options: SummaryOptions = SummaryOptions(), partial: [String]? = nil) throws -> Summary {
+        var summary = try Summary.compute(samples: samples, parameters: parameters, options: options)
+        summary.partial = partial
         try Self.writeAtomically(try summary.jsonData(), to: directory.appendingPathComponent(Self.summaryFile))
         return summary
     }
@@ -161,9 +162,12 @@ public final class ResultStore {
     /// Combines shard directories into `destination` (run.json without a shard, samples sorted
     /// by (problem, sample), summary.json) and returns the summary. The shards must share all
     /// parameters except the shard, come from distinct shards of one split, and hold disjoint
-    /// problems.
+    /// problems. The run must be complete — every shard of the split given, every problem of the
+    /// run with all n samples — unless `allowPartial`, which merges what there is and marks the
+    /// summary `partial` (a run with a failed shard must never look finished).
     @discardableResult
-    public static func merge(shardDirectories: [URL], into destination: URL, options: SummaryOptions = SummaryOptions()) throws -> Summary {
+    public static func merge(shardDirectories: [URL], into destination: URL, options: SummaryOptions = SummaryOptions(),
+                             allowPartial: Bool = false) throws -> Summary {
         guard let firstDirectory = shardDirectories.first else { throw ExperimentError.mergeConflict("no shard directories given") }
         var base = try readParameters(in: firstDirectory)
         var shardsSeen = Set<ShardSpec>()
@@ -196,7 +200,12 @@ public final class ResultStore {
             }
             all += loaded.samples
         }
+        let missing = incompleteness(parameters: base, shardsSeen: shardsSeen, samples: all)
+        if !missing.isEmpty && !allowPartial {
+            throw ExperimentError.incompleteRun(missing.joined(separator: "; "))
+        }
         base.shard = nil
+        base.environment = .current(threads: nil)   // the merge's own; each shard's stays in its run.json
         all.sort { $0.key < $1.key }
         let fm = FileManager.default
         if fm.fileExists(atPath: destination.appendingPathComponent(samplesFile).path) {
@@ -204,7 +213,24 @@ public final class ResultStore {
         }
         let store = try ResultStore(directory: destination, parameters: base)
         for sample in all { try store.append(sample) }
-        return try store.writeSummary(options: options)
+        return try store.writeSummary(options: options, partial: missing.isEmpty ? nil : missing)
+    }
+
+    /// What a merged run lacks: shards of the split not given, problems short of the run's
+    /// count, problems with fewer than n samples. Empty when the run is complete.
+    static func incompleteness(parameters p: RunParameters, shardsSeen: Set<ShardSpec>, samples: [Sample]) -> [String] {
+        var missing: [String] = []
+        if let count = p.shard?.count {
+            let absent = (0..<count).filter { i in !shardsSeen.contains { $0.index == i } }
+            if !absent.isEmpty { missing.append("shard\(absent.count == 1 ? "" : "s") \(absent.map { "\($0)/\(count)" }.joined(separator: ", ")) not given") }
+        }
+        let perProblem = Dictionary(grouping: samples, by: \.problem).mapValues(\.count)
+        if perProblem.count < p.problems { missing.append("\(p.problems - perProblem.count) of \(p.problems) problems have no samples") }
+        let short = perProblem.filter { $0.value < p.n }.keys.sorted()
+        if !short.isEmpty {
+            missing.append("\(short.count) problem\(short.count == 1 ? " has" : "s have") fewer than n = \(p.n) samples (first: problem \(short[0]))")
+        }
+        return missing
     }
 
     // MARK: - Helpers
