@@ -22,13 +22,17 @@ public struct ModelConfig: Equatable, Sendable {
     public var ropeDim: Int        // dimensions rotated per head (≤ headDim)
     public var ropeStyle: RopeStyle
     public var ropeScale: Float    // positions are multiplied by this (linear scaling: 1 / factor)
+    /// Whether the output classifier is the token embedding, i.e. the file has no `output.weight`
+    /// (Hugging Face's `tie_word_embeddings`). GGUF has no key for it: `init(gguf:)` reads it from
+    /// the tensor list, and `ggufMetadata` leaves it to the writer, which adds `output.weight` or not.
+    public var tiedOutput: Bool
 
     public var qDim: Int { heads * headDim }
     public var kvDim: Int { kvHeads * headDim }
 
     public init(architecture: Architecture, dim: Int, layers: Int, heads: Int, kvHeads: Int, headDim: Int? = nil,
                 ffnDim: Int, vocabSize: Int, contextLength: Int, normEps: Float = 1e-5, ropeBase: Float = 10000,
-                ropeDim: Int? = nil, ropeScale: Float = 1) {
+                ropeDim: Int? = nil, ropeScale: Float = 1, tiedOutput: Bool = false) {
         self.architecture = architecture
         self.dim = dim; self.layers = layers; self.heads = heads; self.kvHeads = kvHeads
         self.headDim = headDim ?? (heads > 0 ? dim / heads : 0)
@@ -37,6 +41,7 @@ public struct ModelConfig: Equatable, Sendable {
         self.ropeDim = ropeDim ?? self.headDim
         self.ropeStyle = architecture == .qwen2 ? .neox : .normal
         self.ropeScale = ropeScale
+        self.tiedOutput = tiedOutput
     }
 
     public init(gguf: GGUFFile) throws {
@@ -63,8 +68,18 @@ public struct ModelConfig: Equatable, Sendable {
                   contextLength: try required("context_length"),
                   normEps: Float(try gguf.double("\(archName).attention.layer_norm_rms_epsilon") ?? 1e-5),
                   ropeBase: Float(try gguf.double("\(archName).rope.freq_base") ?? 10000),
-                  ropeDim: try gguf.int("\(archName).rope.dimension_count"), ropeScale: scale)
+                  ropeDim: try gguf.int("\(archName).rope.dimension_count"), ropeScale: scale,
+                  tiedOutput: gguf.tensor(named: "output.weight") == nil)
         try validate(prefix: archName)
+    }
+
+    /// Weights in the model's tensors: the embedding; per layer the two norm gains, Q, K, V, O
+    /// (and qwen2's Q/K/V biases), gate, up and down; the final norm; and the output matrix
+    /// unless it is tied. Llama-3 `rope_freqs` (fixed, not weights) are not counted.
+    public var parameterCount: Int {
+        let biases = architecture == .qwen2 ? qDim + 2 * kvDim : 0
+        let perLayer = 2 * dim + 2 * dim * qDim + 2 * dim * kvDim + 3 * dim * ffnDim + biases
+        return vocabSize * dim * (tiedOutput ? 1 : 2) + layers * perLayer + dim
     }
 
     /// Rejects metadata that cannot describe a working model, before any tensor is touched.
@@ -85,5 +100,44 @@ public struct ModelConfig: Equatable, Sendable {
         guard normEps.isFinite, normEps > 0, normEps < 1 else { throw bad("attention.layer_norm_rms_epsilon", "\(normEps)") }
         guard ropeBase.isFinite, ropeBase > 1 else { throw bad("rope.freq_base", "\(ropeBase) must be a finite number above 1") }
         guard ropeDim > 0, ropeDim <= headDim, ropeDim % 2 == 0 else { throw bad("rope.dimension_count", "\(ropeDim) for head size \(headDim)") }
+    }
+}
+
+extension ModelConfig {
+    /// The `<architecture>.*` keys that `init(gguf:)` reads, as GGUF metadata: the one schema that
+    /// synthetic models (`ModelSynthesizer`) and training checkpoints are written with. The
+    /// writer adds `general.architecture` (= `architecture.rawValue`) and the tokenizer.
+    ///
+    /// Always written, in this order: context_length, embedding_length, block_count,
+    /// feed_forward_length, attention.head_count, attention.head_count_kv,
+    /// rope.dimension_count, rope.freq_base, attention.layer_norm_rms_epsilon, vocab_size
+    /// (integers uint32, floats float32, as llama.cpp writes them). Only when they differ from
+    /// the defaults: attention.key_length / value_length (head size other than dim / heads) and
+    /// rope.scaling.type "linear" with rope.scaling.factor 1 / ropeScale. `ropeStyle` follows
+    /// from the architecture and `tiedOutput` from the tensors, so neither is a key.
+    public var ggufMetadata: [(String, GGUFValue)] {
+        let a = architecture.rawValue
+        func u32(_ v: Int) -> GGUFValue { .uint32(UInt32(v)) }
+        var m: [(String, GGUFValue)] = [
+            ("\(a).context_length", u32(contextLength)),
+            ("\(a).embedding_length", u32(dim)),
+            ("\(a).block_count", u32(layers)),
+            ("\(a).feed_forward_length", u32(ffnDim)),
+            ("\(a).attention.head_count", u32(heads)),
+            ("\(a).attention.head_count_kv", u32(kvHeads)),
+        ]
+        if heads * headDim != dim {
+            m.append(("\(a).attention.key_length", u32(headDim)))
+            m.append(("\(a).attention.value_length", u32(headDim)))
+        }
+        m.append(("\(a).rope.dimension_count", u32(ropeDim)))
+        m.append(("\(a).rope.freq_base", .float32(ropeBase)))
+        if ropeScale != 1 {
+            m.append(("\(a).rope.scaling.type", .string("linear")))
+            m.append(("\(a).rope.scaling.factor", .float32(1 / ropeScale)))
+        }
+        m.append(("\(a).attention.layer_norm_rms_epsilon", .float32(normEps)))
+        m.append(("\(a).vocab_size", u32(vocabSize)))
+        return m
     }
 }

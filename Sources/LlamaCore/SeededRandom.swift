@@ -16,7 +16,7 @@
 ///   m₀ = first output of SeededRandom(seed), then mᵢ = first output of
 ///   SeededRandom(mᵢ₋₁ ⊕ streamᵢ·0x9E3779B97F4A7C15). Kept bit-for-bit because committed
 ///   best-of-N results were sampled with it.
-public struct SeededRandom: RandomNumberGenerator, Sendable {
+public struct SeededRandom: SeededStream, Sendable {
     private var s: (UInt64, UInt64, UInt64, UInt64)
 
     public init(seed: UInt64) {
@@ -55,6 +55,39 @@ public struct SeededRandom: RandomNumberGenerator, Sendable {
         return result
     }
 
+    private static func rotl(_ x: UInt64, _ k: UInt64) -> UInt64 { (x << k) | (x >> (64 - k)) }
+
+    /// FNV-1a 64 of a label's UTF-8 bytes: a stable way to turn a purpose name into bits.
+    static func fnv1a(_ text: String) -> UInt64 {
+        var h: UInt64 = 0xCBF2_9CE4_8422_2325
+        for byte in text.utf8 {
+            h ^= UInt64(byte)
+            h = h &* 0x0000_0100_0000_01B3
+        }
+        return h
+    }
+}
+
+/// SplitMix64: expands one seed into `SeededRandom`'s state and derives sub-seeds. Training draws
+/// from it directly (`TrainingRandom`): the committed checkpoints were trained with that stream,
+/// and a seed must keep reproducing them.
+public struct SplitMix64: SeededStream, Sendable {
+    public private(set) var state: UInt64
+    public init(seed: UInt64) { state = seed }
+
+    public mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
+
+/// The draws every seeded generator offers, written once over its raw 64-bit words.
+public protocol SeededStream: RandomNumberGenerator {}
+
+extension SeededStream {
     /// Uniform in 0..<bound (bound ≥ 1) by rejection sampling, so there is no modulo bias.
     public mutating func nextInt(below bound: Int) -> Int {
         precondition(bound > 0, "nextInt(below:) needs a positive bound")
@@ -94,32 +127,5 @@ public struct SeededRandom: RandomNumberGenerator, Sendable {
             pool.swapAt(i, j)
         }
         return pool[0..<k].sorted()
-    }
-
-    private static func rotl(_ x: UInt64, _ k: UInt64) -> UInt64 { (x << k) | (x >> (64 - k)) }
-
-    /// FNV-1a 64 of a label's UTF-8 bytes: a stable way to turn a purpose name into bits.
-    static func fnv1a(_ text: String) -> UInt64 {
-        var h: UInt64 = 0xCBF2_9CE4_8422_2325
-        for byte in text.utf8 {
-            h ^= UInt64(byte)
-            h = h &* 0x0000_0100_0000_01B3
-        }
-        return h
-    }
-}
-
-/// SplitMix64: expands one seed into `SeededRandom`'s state and derives sub-seeds. Not used as
-/// a generator of its own.
-public struct SplitMix64: Sendable {
-    public private(set) var state: UInt64
-    public init(seed: UInt64) { state = seed }
-
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

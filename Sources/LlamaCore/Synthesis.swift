@@ -30,11 +30,13 @@ public struct ModelSynthesizer {
                                   ropeBase: 500000, tiedOutput: true, llama3RopeFactors: true),
         ]
 
-        public var parameterCount: Int {
-            let hd = dim / heads
-            let perLayer = 2 * dim + dim * dim * 2 + 2 * dim * kvHeads * hd + 3 * dim * ffnDim
-            return layers * perLayer + dim + vocabSize * dim * (tiedOutput ? 1 : 2)
+        /// The hyperparameters of this shape (head size dim / heads, norm epsilon 1e-5).
+        public var config: ModelConfig {
+            ModelConfig(architecture: architecture, dim: dim, layers: layers, heads: heads, kvHeads: kvHeads, ffnDim: ffnDim,
+                        vocabSize: vocabSize, contextLength: contextLength, ropeBase: ropeBase, tiedOutput: tiedOutput)
         }
+
+        public var parameterCount: Int { config.parameterCount }
     }
 
     public var shape: Shape
@@ -58,16 +60,7 @@ public struct ModelSynthesizer {
         w.set("general.architecture", arch)
         w.set("general.name", "\(name) (random weights)")
         w.set("general.description", "LlamaCL synthetic model: random weights, not trained; output text is meaningless")
-        w.set("\(arch).embedding_length", uint32: s.dim)
-        w.set("\(arch).block_count", uint32: s.layers)
-        w.set("\(arch).attention.head_count", uint32: s.heads)
-        w.set("\(arch).attention.head_count_kv", uint32: s.kvHeads)
-        w.set("\(arch).feed_forward_length", uint32: s.ffnDim)
-        w.set("\(arch).context_length", uint32: s.contextLength)
-        w.set("\(arch).rope.dimension_count", uint32: headDim)
-        w.set("\(arch).rope.freq_base", float32: Double(s.ropeBase))
-        w.set("\(arch).attention.layer_norm_rms_epsilon", float32: 1e-5)
-        w.set("\(arch).vocab_size", uint32: s.vocabSize)
+        for (k, v) in s.config.ggufMetadata { w.set(k, v) }
         for (k, v) in tokenizer { w.set(k, v) }
 
         // Row lengths that are not whole blocks of `type` (small test shapes) fall back to F32,

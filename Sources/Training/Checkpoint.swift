@@ -1,10 +1,12 @@
 import Foundation
 import GGUF
+import LlamaCore
 
 /// Trained weights as a GGUF file that llamacl and llama.cpp load as an ordinary `llama` model:
-/// the same tensor names, shapes (ggml order [in, out]) and `llama.*` keys as
-/// `ModelSynthesizer.makeWriter`, the character vocabulary as an SPM tokenizer, and what the
-/// run was under `training.*` (ignored by loaders). A tied output has no `output.weight`.
+/// the same tensor names and shapes (ggml order [in, out]) as `ModelSynthesizer.makeWriter`, the
+/// `llama.*` keys of `ModelConfig.ggufMetadata`, the character vocabulary as an SPM tokenizer,
+/// and what the run was under `training.*` (`TrainingProvenance.metadata`; ignored by loaders).
+/// A tied output has no `output.weight`.
 public enum Checkpoint {
     /// Types a checkpoint may be written in; norms stay F32 whatever is chosen, as in llama.cpp.
     public static let supportedTypes: [TensorType] = [.f32, .f16, .bf16]
@@ -19,20 +21,11 @@ public enum Checkpoint {
             throw TrainingError.invalidConfig("vocabulary of \(vocabulary.count) tokens for a model with \(c.vocabSize)")
         }
         var w = GGUFWriter()
-        w.set("general.architecture", "llama")
+        w.set("general.architecture", c.architecture.rawValue)
         w.set("general.name", name)
         w.set("general.description", "Trained by llamacl train (character-level vocabulary)")
         w.set("general.file_type", uint32: type == .f32 ? 0 : type == .f16 ? 1 : 32)
-        w.set("llama.context_length", uint32: c.contextLength)
-        w.set("llama.embedding_length", uint32: c.dim)
-        w.set("llama.block_count", uint32: c.layers)
-        w.set("llama.feed_forward_length", uint32: c.ffnDim)
-        w.set("llama.attention.head_count", uint32: c.heads)
-        w.set("llama.attention.head_count_kv", uint32: c.kvHeads)
-        w.set("llama.rope.dimension_count", uint32: c.headDim)
-        w.set("llama.rope.freq_base", float32: Double(c.ropeBase))
-        w.set("llama.attention.layer_norm_rms_epsilon", float32: Double(c.normEps))
-        w.set("llama.vocab_size", uint32: c.vocabSize)
+        for (k, v) in c.ggufMetadata { w.set(k, v) }
         for (k, v) in vocabulary.ggufMetadata { w.set(k, v) }
         for (k, v) in training { w.set(k, v) }
         for e in params.entries {

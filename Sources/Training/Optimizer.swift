@@ -1,4 +1,5 @@
 import Foundation
+import LlamaCore
 
 /// AdamW (Loshchilov & Hutter 2019) as PyTorch implements it:
 ///   p ← p·(1 − lr·λ)                                  decoupled weight decay, matrices only
@@ -22,7 +23,7 @@ public final class AdamW<S: TrainScalar> {
     let m: ParameterSet<S>
     let v: ParameterSet<S>
 
-    public init(config: TinyLlamaConfig, settings: Settings = Settings()) {
+    public init(config: ModelConfig, settings: Settings = Settings()) {
         self.settings = settings
         m = ParameterSet(config: config)
         v = ParameterSet(config: config)

@@ -1,3 +1,5 @@
+import LlamaCore
+
 /// The tensors of one layer, each a flat row-major array: matrices are [out, in] (ggml [in, out]).
 public struct LayerTensors<S: TrainScalar> {
     public let attnNorm, wq, wk, wv, wo, ffnNorm, gate, up, down: Tensor<S>
@@ -15,7 +17,7 @@ public final class ParameterSet<S: TrainScalar> {
         public let decays: Bool
     }
 
-    public let config: TinyLlamaConfig
+    public let config: ModelConfig
     public let entries: [Entry]
     public let embedding: Tensor<S>
     public let layers: [LayerTensors<S>]
@@ -23,7 +25,7 @@ public final class ParameterSet<S: TrainScalar> {
     /// nil when the output is tied to the embedding.
     public let output: Tensor<S>?
 
-    public init(config c: TinyLlamaConfig) {
+    public init(config c: ModelConfig) {
         config = c
         var entries: [Entry] = []
         func make(_ name: String, _ dims: [Int], decays: Bool) -> Tensor<S> {

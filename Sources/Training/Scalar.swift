@@ -1,4 +1,5 @@
 import Foundation
+import LlamaCore
 
 /// The number type the training math is written in. Training runs in `Float`; the gradient
 /// checks run the very same code in `Double`, so finite differences are accurate to ~1e-10.
@@ -64,34 +65,16 @@ public final class Tensor<S: TrainScalar> {
     }
 }
 
-/// splitmix64 (Steele, Lea & Flood 2014) with Box–Muller normals: the seeded stream behind
-/// weight initialisation and batch sampling. Platform-independent, so a seed reproduces a run.
-public struct TrainingRandom {
-    private var state: UInt64
+/// The seeded stream behind weight initialisation and batch sampling: SplitMix64 (LlamaCore's,
+/// see `SeededRandom` for why training keeps it) with Box–Muller normals. Platform-independent,
+/// so a seed reproduces a run.
+public struct TrainingRandom: SeededStream {
+    private var mix: SplitMix64
     private var spareNormal: Double?
 
-    public init(seed: UInt64) { state = seed ^ 0x5DEE_CE66_D1CE_4E5B }
+    public init(seed: UInt64) { mix = SplitMix64(seed: seed ^ 0x5DEE_CE66_D1CE_4E5B) }
 
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    /// Uniform in [0, 1) with 53 bits.
-    public mutating func nextDouble() -> Double { Double(next() >> 11) * 0x1.0p-53 }
-
-    /// Uniform in 0..<bound (bound ≥ 1), by rejection so there is no modulo bias.
-    public mutating func nextInt(below bound: Int) -> Int {
-        let b = UInt64(max(bound, 1))
-        let limit = UInt64.max - UInt64.max % b
-        while true {
-            let x = next()
-            if x < limit { return Int(x % b) }
-        }
-    }
+    public mutating func next() -> UInt64 { mix.next() }
 
     /// Standard normal.
     public mutating func nextNormal() -> Double {

@@ -1,8 +1,10 @@
+import LlamaCore
+
 /// A LLaMA-architecture model that trains: the forward pass saves what the backward pass needs,
 /// and `backward()` fills `grads` with the gradient of the mean cross-entropy of the last
 /// forward batch. Generic over the number type so the gradient checks can run it in Double.
 public final class TinyLlama<S: TrainScalar> {
-    public let config: TinyLlamaConfig
+    public let config: ModelConfig
     public let params: ParameterSet<S>
     public let grads: ParameterSet<S>
     public var threads: Int
@@ -10,8 +12,8 @@ public final class TinyLlama<S: TrainScalar> {
     private var workspace: Workspace<S>?
     private var hasForward = false
 
-    public init(config: TinyLlamaConfig, threads: Int = 1) throws {
-        try config.validate()
+    public init(config: ModelConfig, threads: Int = 1) throws {
+        try config.validateForTraining()
         self.config = config
         self.threads = max(1, threads)
         params = ParameterSet(config: config)

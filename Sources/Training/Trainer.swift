@@ -1,5 +1,6 @@
 import LlamaCore
 import Foundation
+import LlamaCore
 
 /// Everything about a run except the model's shape and the data.
 public struct TrainingSettings: Equatable, Codable, Sendable {
@@ -79,7 +80,7 @@ public final class Trainer {
     let heldOut: [TokenBatch]
     public private(set) var records: [TrainingRecord] = []
 
-    public init(config: TinyLlamaConfig, settings: TrainingSettings, source: BatchSource, heldOut: [TokenBatch]) throws {
+    public init(config: ModelConfig, settings: TrainingSettings, source: BatchSource, heldOut: [TokenBatch]) throws {
         try settings.validate()
         guard source.length <= config.contextLength else {
             throw TrainingError.invalidHyperparameter("rows of \(source.length) tokens exceed the model's context of \(config.contextLength)")

@@ -1,3 +1,5 @@
+import LlamaCore
+
 /// Every activation the backward pass needs, plus gradient scratch, sized for one batch shape
 /// and reused across steps (no allocation in the training loop).
 final class Workspace<S: TrainScalar> {
@@ -28,7 +30,7 @@ final class Workspace<S: TrainScalar> {
     // Wᵀ of every matrix, refreshed at the start of each forward pass.
     let weightT: [ObjectIdentifier: Tensor<S>]
 
-    init(config c: TinyLlamaConfig, params: ParameterSet<S>, rows: Int, length: Int) {
+    init(config c: ModelConfig, params: ParameterSet<S>, rows: Int, length: Int) {
         self.rows = rows; self.length = length
         let n = rows * length
         func t(_ count: Int) -> Tensor<S> { Tensor<S>(count: count) }

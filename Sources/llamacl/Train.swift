@@ -4,6 +4,7 @@ import Dispatch
 import Experiments
 import Foundation
 import GGUF
+import LlamaCore
 import Training
 
 struct Train: ParsableCommand {
@@ -77,8 +78,8 @@ struct Train: ParsableCommand {
 
         let data = try loadData()
         let length = data.source.length
-        let config = TinyLlamaConfig(dim: dim, layers: layers, heads: heads, kvHeads: kvHeads, ffnDim: ffn,
-                                     vocabSize: data.vocabulary.count, contextLength: length, ropeBase: ropeBase, tiedOutput: !untied)
+        let config = ModelConfig.training(dim: dim, layers: layers, heads: heads, kvHeads: kvHeads, ffnDim: ffn,
+                                          vocabSize: data.vocabulary.count, contextLength: length, ropeBase: ropeBase, tiedOutput: !untied)
         let trainer = try Trainer(config: config, settings: settings, source: data.source, heldOut: data.heldOut)
 
         let live = LiveLine(total: trainer.steps)
@@ -98,22 +99,12 @@ struct Train: ParsableCommand {
 
         let last = trainer.records.last
         let heldOutLoss = try last?.heldOutLoss ?? trainer.heldOutLoss()
-        var metadata: [(String, GGUFValue)] = [
-            ("training.data", .string(data.name)),
-            ("training.steps", .uint32(UInt32(trainer.records.count))),
-            ("training.tokens", .uint64(UInt64(last?.tokens ?? 0))),
-            ("training.seed", .uint64(seed)),
-            // With data and seed, this lets best-of-n rebuild the training problems and keep them out of its evaluation.
-            ("training.items", .uint64(UInt64(data.trainingItems))),
-            ("training.batch", .uint32(UInt32(batch))),
-            ("training.learning_rate", .float32(Float(lr))),
-            ("training.loss_scope", .string(loss.rawValue)),
-            ("training.engine", .string("llamacl \(LlamaCL.version)")),
-        ]
-        if let l = last?.loss { metadata.append(("training.final_loss", .float32(Float(l)))) }
-        if let h = heldOutLoss { metadata.append(("training.held_out_loss", .float32(Float(h)))) }
+        // With data and seed, `items` lets best-of-n rebuild the training problems and keep them out of its evaluation.
+        let provenance = TrainingProvenance(data: data.name, steps: trainer.records.count, tokens: last?.tokens ?? 0, seed: seed,
+                                            items: data.trainingItems, batch: batch, learningRate: lr, lossScope: loss.rawValue,
+                                            engine: "llamacl \(LlamaCL.version)", finalLoss: last?.loss, heldOutLoss: heldOutLoss)
         try Checkpoint.write(params: trainer.model.params, vocabulary: data.vocabulary, type: TensorType(name: type)!,
-                             name: "llamacl-\(data.name)-d\(dim)-l\(layers)", training: metadata, to: out)
+                             name: "llamacl-\(data.name)-d\(dim)-l\(layers)", training: provenance.metadata, to: out)
 
         let seconds = last?.seconds ?? 0
         let summary: [String: Any] = [

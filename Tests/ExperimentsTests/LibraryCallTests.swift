@@ -66,20 +66,20 @@ final class LibraryCallTests: XCTestCase {
     /// provenance key of the wrong type is an error, not a silently skipped filter.
     func testHeldOutProblemsLeaveOutTrainingProblems() throws {
         let task = ArithmeticTask(digits: 1, operations: "+")
-        let training = [("training.data", GGUFValue.string(task.name)), ("training.items", .uint64(40)), ("training.seed", .uint64(9))]
+        let training = TrainingProvenance(data: task.name, steps: 10, tokens: 1000, seed: 9, items: 40, batch: 4, learningRate: 1e-3,
+                                          lossScope: "completion", engine: "test", finalLoss: nil, heldOutLoss: nil).metadata
         let gguf = try GGUFFile(path: try syntheticModel(training: training))
-        let provenance = try XCTUnwrap(try TrainingProvenance(gguf: gguf))
         let trained = Set(try task.problems(count: 40, seed: 9).map(\.prompt))
         let held = try BestOfN.problems(task: task, options: BestOfNOptions(problems: 20, seed: 1), model: gguf)
         XCTAssertEqual(held.count, 20)
         XCTAssertTrue(held.allSatisfy { !trained.contains($0.prompt) })
-        XCTAssertGreaterThan(try BestOfN.heldOutProblems(task: task, count: 20, seed: 1, training: provenance).skipped, 0,
+        XCTAssertGreaterThan(try BestOfN.heldOutProblems(task: task, count: 20, seed: 1, trainingItems: 40, trainingSeed: 9).skipped, 0,
                              "1-digit sums repeat, so some drawn problems were training problems")
         // Asked to keep them, the run takes the first problems of the seed as they come.
         let all = try BestOfN.problems(task: task, options: BestOfNOptions(problems: 20, seed: 1, includeTrainingProblems: true), model: gguf)
         XCTAssertEqual(all, try task.problems(count: 20, seed: 1))
 
-        let wrong = try GGUFFile(path: try syntheticModel(training: [("training.data", .string(task.name)), ("training.items", .string("40")), ("training.seed", .uint64(9))]))
+        let wrong = try GGUFFile(path: try syntheticModel(training: training.map { $0.0 == "training.items" ? ($0.0, .string("40")) : $0 }))
         XCTAssertThrowsError(try BestOfN.problems(task: task, options: BestOfNOptions(problems: 20, seed: 1), model: wrong)) { error in
             XCTAssertTrue("\(error)".contains("training.items"), "\(error)")
         }

@@ -1,4 +1,5 @@
 import CPUBackend
+import Foundation
 import GGUF
 import LlamaCore
 import TestSupport
@@ -11,7 +12,7 @@ final class CheckpointTests: XCTestCase {
     static let vocabulary = CharVocabulary(coveringTexts: ["Q: 123+456=?\nA: 579", "Numbers: 3 5 7\nTarget: 24 (3 * 8) / x"])
 
     func trainedModel(tied: Bool, steps: Int = 3) throws -> TinyLlama<Float> {
-        let config = TinyLlamaConfig(dim: 32, layers: 2, heads: 4, kvHeads: 2, ffnDim: 48, vocabSize: Self.vocabulary.count,
+        let config = ModelConfig.training(dim: 32, layers: 2, heads: 4, kvHeads: 2, ffnDim: 48, vocabSize: Self.vocabulary.count,
                                      contextLength: 24, tiedOutput: tied)
         let model = try TinyLlama<Float>(config: config, threads: 2)
         model.params.initialize(seed: 5, std: 0.1)
@@ -94,5 +95,47 @@ final class CheckpointTests: XCTestCase {
         let task = "Q: 123+456=?\nA: 579"
         XCTAssertEqual(try tokenizer.encode(task, addSpecial: false, parseSpecial: false).count, task.unicodeScalars.count)
         XCTAssertEqual(tokenizer.tokenText(Self.vocabulary.encode(" ")[0]), "\u{2581}")
+    }
+
+    /// A checkpoint writes `ModelConfig.ggufMetadata` and `TrainingProvenance.metadata`, and reads back as both.
+    func testSchemaAndProvenanceRoundTrip() throws {
+        let model = try trainedModel(tied: false, steps: 0)
+        let provenance = TrainingProvenance(data: "unit", steps: 3, tokens: 72, seed: 5, items: 10, batch: 1, learningRate: 0.01,
+                                            lossScope: "all", engine: "llamacl test", finalLoss: 2.5, heldOutLoss: nil)
+        let path = try Fixtures.temporaryDirectory().appendingPathComponent("m.gguf").path
+        try Checkpoint.write(params: model.params, vocabulary: Self.vocabulary, training: provenance.metadata, to: path)
+        let gguf = try GGUFFile(path: path)
+        XCTAssertEqual(try ModelConfig(gguf: gguf), model.config)
+        let llamaKeys = gguf.metadataKeys.filter { $0.hasPrefix("llama.") }
+        XCTAssertEqual(llamaKeys, model.config.ggufMetadata.map(\.0))
+        XCTAssertEqual(llamaKeys.map { gguf.metadata[$0]! }, model.config.ggufMetadata.map(\.1))
+        var expected = provenance
+        expected.learningRate = Double(Float(0.01))   // stored as float32
+        XCTAssertEqual(try TrainingProvenance(gguf: gguf), expected)
+    }
+
+    /// The committed checkpoints, read and written again through `ModelConfig.ggufMetadata` and
+    /// `TrainingProvenance`, come out byte for byte the same (one predates `training.items`).
+    func testCommittedCheckpointsRewriteIdentically() throws {
+        for relative in ["models/arithmetic.gguf", "experiments/compute-matched/models/c1e13_d48l2.gguf"] {
+            let path = Fixtures.packageRoot.appendingPathComponent(relative).path
+            guard FileManager.default.fileExists(atPath: path) else { throw XCTSkip("\(relative) not in this checkout") }
+            let gguf = try GGUFFile(path: path)
+            let config = try ModelConfig(gguf: gguf)
+            XCTAssertNoThrow(try config.validateForTraining())
+            let provenance = try XCTUnwrap(try TrainingProvenance(gguf: gguf), relative)
+            XCTAssertEqual(provenance.items == nil, relative.contains("c1e13"), relative)
+            XCTAssertEqual(provenance.metadata.map(\.0), gguf.metadataKeys.filter { $0.hasPrefix("training.") })
+            let tokens = try XCTUnwrap(try gguf.stringArray("tokenizer.ggml.tokens"))
+            let vocabulary = CharVocabulary(characters: tokens[3..<(tokens.count - 256)].map { $0.unicodeScalars.first! })
+            let params = ParameterSet<Float>(config: config)
+            try Checkpoint.load(gguf, into: params)
+            let out = try Fixtures.temporaryDirectory().appendingPathComponent("m.gguf").path
+            try Checkpoint.write(params: params, vocabulary: vocabulary, type: .f32, name: try XCTUnwrap(try gguf.string("general.name")),
+                                 training: provenance.metadata, to: out)
+            let original = try Data(contentsOf: URL(fileURLWithPath: path)), rewritten = try Data(contentsOf: URL(fileURLWithPath: out))
+            XCTAssertEqual(original.count, rewritten.count, relative)
+            XCTAssertTrue(original == rewritten, "\(relative) rewritten differs")
+        }
     }
 }

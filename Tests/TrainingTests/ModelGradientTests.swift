@@ -1,11 +1,12 @@
+import LlamaCore
 import Training
 import XCTest
 
 /// The whole model's backward pass against float64 central differences, on a tiny shape:
 /// every parameter of every tensor, tied and untied output, packed segments and GQA.
 final class ModelGradientTests: XCTestCase {
-    static func tinyConfig(tied: Bool) -> TinyLlamaConfig {
-        TinyLlamaConfig(dim: 8, layers: 2, heads: 2, kvHeads: 1, ffnDim: 12, vocabSize: 20, contextLength: 8, tiedOutput: tied)
+    static func tinyConfig(tied: Bool) -> ModelConfig {
+        ModelConfig.training(dim: 8, layers: 2, heads: 2, kvHeads: 1, ffnDim: 12, vocabSize: 20, contextLength: 8, tiedOutput: tied)
     }
 
     /// Two rows of 5: the first one segment, the second two (positions restart at index 2).

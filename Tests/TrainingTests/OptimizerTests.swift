@@ -1,11 +1,12 @@
 import Foundation
+import LlamaCore
 import Training
 import XCTest
 
 final class OptimizerTests: XCTestCase {
     /// Two AdamW steps on a 1-layer model, checked entry by entry against the update written out by hand.
     func testAdamWMatchesHandComputedUpdate() throws {
-        let config = TinyLlamaConfig(dim: 4, layers: 1, heads: 2, vocabSize: 6, contextLength: 4)
+        let config = ModelConfig.training(dim: 4, layers: 1, heads: 2, vocabSize: 6, contextLength: 4)
         let params = ParameterSet<Double>(config: config), grads = ParameterSet<Double>(config: config)
         params.initialize(seed: 1, std: 0.5)
         let settings = AdamW<Double>.Settings(beta1: 0.9, beta2: 0.95, epsilon: 1e-8, weightDecay: 0.1)
@@ -50,7 +51,7 @@ final class OptimizerTests: XCTestCase {
     }
 
     func testGradientClipping() {
-        let config = TinyLlamaConfig(dim: 4, layers: 1, heads: 2, vocabSize: 6, contextLength: 4)
+        let config = ModelConfig.training(dim: 4, layers: 1, heads: 2, vocabSize: 6, contextLength: 4)
         let grads = ParameterSet<Double>(config: config)
         for e in grads.entries { for i in 0..<e.tensor.count { e.tensor[i] = 1 } }
         let count = Double(grads.count)
@@ -63,7 +64,7 @@ final class OptimizerTests: XCTestCase {
     }
 
     func testSeededInitIsReproducibleAndScaled() {
-        let config = TinyLlamaConfig(dim: 64, layers: 4, heads: 4, vocabSize: 50, contextLength: 8)
+        let config = ModelConfig.training(dim: 64, layers: 4, heads: 4, vocabSize: 50, contextLength: 8)
         let a = ParameterSet<Float>(config: config), b = ParameterSet<Float>(config: config)
         a.initialize(seed: 9); b.initialize(seed: 9)
         XCTAssertEqual(a.entries.map(\.tensor.values), b.entries.map(\.tensor.values))

@@ -1,4 +1,5 @@
 import Experiments
+import LlamaCore
 import Training
 import XCTest
 
@@ -14,7 +15,7 @@ final class TrainingRunTests: XCTestCase {
         settings.seed = 3
         let data = try TrainingData.task(ArithmeticTask(digits: 1, operations: "+"), problems: 100, tokens: settings.tokens,
                                          heldOutProblems: 50, seed: 3, rows: 4, length: 32, scope: .completion)
-        let config = TinyLlamaConfig(dim: 32, layers: 2, heads: 4, kvHeads: 2, vocabSize: data.vocabulary.count, contextLength: 32)
+        let config = ModelConfig.training(dim: 32, layers: 2, heads: 4, kvHeads: 2, vocabSize: data.vocabulary.count, contextLength: 32)
         let trainer = try Trainer(config: config, settings: settings, source: data.source, heldOut: data.heldOut)
         let before = try XCTUnwrap(trainer.heldOutLoss())
         try trainer.run()
@@ -35,7 +36,7 @@ final class TrainingRunTests: XCTestCase {
             settings.rows = 4; settings.tokens = 4 * 32 * 4; settings.threads = threads; settings.evalEvery = 0
             let data = try TrainingData.task(ArithmeticTask(digits: 2), problems: 50, tokens: settings.tokens,
                                              heldOutProblems: 10, seed: 5, rows: 4, length: 32, scope: .all)
-            let config = TinyLlamaConfig(dim: 32, layers: 1, heads: 4, kvHeads: 2, vocabSize: data.vocabulary.count, contextLength: 32)
+            let config = ModelConfig.training(dim: 32, layers: 1, heads: 4, kvHeads: 2, vocabSize: data.vocabulary.count, contextLength: 32)
             let trainer = try Trainer(config: config, settings: settings, source: data.source, heldOut: data.heldOut)
             try trainer.run()
             return trainer.model.params.entries.map(\.tensor.values)

@@ -8,7 +8,8 @@
 #               export SLURM_CONF=$LLAMACL_SLURM_DIR/etc/slurm.conf
 #           so `eval "$(scripts/slurm/cluster.sh start)"` sets up the current shell. Starting a
 #           cluster that already runs only checks it and prints that line again.
-#   stop    stops the three daemons by the process ids in their pid files (never by name).
+#   stop    cancels the cluster's remaining jobs, then stops the three daemons by the process ids
+#           in their pid files (never by name).
 #   status  shows which daemons run and what sinfo says.
 #   env     prints the export line.
 #
@@ -199,6 +200,21 @@ stop_one() {  # stop_one NAME PIDFILE
 }
 
 stop() {
+  # Jobs still queued or running on this cluster are cancelled first, so that no job step
+  # outlives its slurmd.
+  if pid_alive "$DIR/run/slurmctld.pid" && [ -f "$CONF" ]; then
+    local jobs
+    jobs=$(SLURM_CONF=$CONF squeue -h -o %A 2>/dev/null | sort -u | tr '\n' ' ' || true)
+    if [ -n "${jobs// /}" ]; then
+      log "cancelling jobs $jobs"
+      # shellcheck disable=SC2086
+      SLURM_CONF=$CONF scancel $jobs 2>/dev/null || true
+      for _ in $(seq 30); do
+        [ -z "$(SLURM_CONF=$CONF squeue -h -t running,completing -o %A 2>/dev/null)" ] && break
+        sleep 0.5
+      done
+    fi
+  fi
   stop_one slurmd "$DIR/run/slurmd.pid"
   stop_one slurmctld "$DIR/run/slurmctld.pid"
   stop_one munged "$DIR/munge/munged.pid"

@@ -6,11 +6,8 @@ REPO_ROOT=$(cd "$SLURM_SCRIPTS_DIR/../.." && pwd)
 die() { echo "$(basename "$0"): error: $*" >&2; exit 2; }
 note() { echo "$(basename "$0"): $*" >&2; }
 
-abspath() {  # abspath PATH (the path need not exist; its parent is made absolute)
-  case "$1" in
-    /*) printf '%s\n' "$1" ;;
-    *) printf '%s/%s\n' "$(pwd)" "$1" ;;
-  esac
+abspath() {  # abspath PATH: absolute and normalised, symlinks kept (need not exist)
+  realpath -ms -- "$1"
 }
 
 # Options common to both submitters; each sets a variable and is consumed by parse_common.
@@ -82,16 +79,32 @@ run_sbatch() {
   echo "$id"
 }
 
-# Array jobs of earlier submissions into the same OUT that are still queued or running (so a
-# new merge/fit also waits for them): reads OUT/slurm/jobs.txt, prints afterany:ID,... or nothing.
-earlier_active_arrays() {
-  local jobs=$1/slurm/jobs.txt deps="" id
+# expand_indices SPEC: "0,2,5-7%3" -> "0 2 5 6 7"
+expand_indices() {
+  local spec=${1%%\%*} part
+  IFS=, read -r -a parts <<< "$spec"
+  for part in "${parts[@]}"; do seq "${part%-*}" "${part#*-}"; done | tr '\n' ' '
+}
+
+# earlier_arrays OUT ARRAY_SPEC: looks at the array jobs of earlier submissions into the same
+# OUT (OUT/slurm/jobs.txt). Dies when one of them still has a queued or running element with an
+# index being submitted now (two jobs would write the same output), unless --force. Prints
+# ",afterany:ID" for each earlier array that still has other elements queued or running, so the
+# new merge/fit waits for them as well.
+earlier_arrays() {
+  local jobs=$1/slurm/jobs.txt deps="" id active i
   [ -f "$jobs" ] || return 0
   [ $dry_run -eq 0 ] || return 0
-  for id in $(grep -o 'array=[0-9]*' "$jobs" | cut -d= -f2 | sort -u); do
-    if [ -n "$(squeue -h -j "$id" -o %i 2>/dev/null || true)" ]; then
-      deps+=",afterany:$id"
-    fi
+  local wanted=" $(expand_indices "$2") "
+  for id in $(grep -o 'array=[0-9]*' "$jobs" | cut -d= -f2 | sort -un); do
+    active=$(squeue -h -r -j "$id" -o %K 2>/dev/null | tr '\n' ' ' || true)
+    [ -n "${active// /}" ] || continue
+    for i in $active; do
+      if [[ "$wanted" == *" $i "* ]] && [ $force -eq 0 ]; then
+        die "index $i of earlier array job $id is still queued or running (squeue -j $id); wait for it or scancel it first (or --force)"
+      fi
+    done
+    deps+=",afterany:$id"
   done
   printf '%s' "$deps"
 }

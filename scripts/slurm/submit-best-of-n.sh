@@ -65,7 +65,7 @@ desc=$(printf 'model=%q\nshards=%q\nargs=' "$model" "$shards"; printf ' %q' "${b
 check_same_run "$out" best-of-n "$desc"
 
 common_sbatch_opts
-deps=$(earlier_active_arrays "$out")
+deps=$(earlier_arrays "$out" "$array")
 
 array_job=$(run_sbatch ARRAY "${sbatch_opts[@]}" --array="$array" --cpus-per-task="$cpus" \
   --job-name=bon-shard --chdir="$out" --output="$out/logs/bon-shard-%A_%a.out" \

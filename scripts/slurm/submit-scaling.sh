@@ -60,7 +60,7 @@ if [ $dry_run -eq 0 ]; then
   [ "$grid" = "$out/grid.csv" ] || cp "$grid" "$out/grid.csv"
 fi
 common_sbatch_opts
-deps=$(earlier_active_arrays "$out")
+deps=$(earlier_arrays "$out" "$array")
 
 array_job=$(run_sbatch ARRAY "${sbatch_opts[@]}" --array="$array" --cpus-per-task="$cpus" \
   --job-name=scaling-train --chdir="$out" --output="$out/slurm-logs/train-%A_%a.out" \

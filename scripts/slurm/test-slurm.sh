@@ -39,11 +39,12 @@ else WORK=$(mktemp -d /tmp/llamacl-slurm-test.XXXXXX); fi
 # The test's cluster has its own state dir (so it never stops a cluster someone else runs).
 export LLAMACL_SLURM_DIR=$WORK/cluster
 cluster_started=0
+reached_end=0
 
 finish() {
   local rc=$?
   if [ $cluster_started -eq 1 ]; then "$HERE/cluster.sh" stop || true; fi
-  [ $rc -eq 0 ] || [ $failed -gt 0 ] || fail "test script stopped early (exit $rc)"
+  [ $reached_end -eq 1 ] || [ $failed -gt 0 ] || fail "test script stopped early (exit $rc)"
   echo
   for f in "${failures[@]}"; do echo "failed: $f"; done
   echo "runtime: $((SECONDS - T0)) s; work dir: $WORK"
@@ -260,3 +261,4 @@ if [ "$header" = "name,budget,dim,layers,heads,parameters,total_parameters,token
 else
   show_logs "$SC/slurm-logs"; fail "d: runs.csv or the fit outputs are missing or wrong"
 fi
+reached_end=1

@@ -127,7 +127,12 @@ public enum BestOfN {
         guard !options.includeTrainingProblems, let training = try TrainingProvenance(gguf: gguf), training.data == task.name else {
             return try task.problems(count: options.problems, seed: options.seed)
         }
-        let held = try heldOutProblems(task: task, count: options.problems, seed: options.seed, training: training)
+        guard let items = training.items else {
+            // Checkpoints written before `training.items` existed cannot say which problems they saw.
+            log("note: the checkpoint does not record how many problems it was trained on (no training.items); evaluating on the seed's problems as they come")
+            return try task.problems(count: options.problems, seed: options.seed)
+        }
+        let held = try heldOutProblems(task: task, count: options.problems, seed: options.seed, trainingItems: items, trainingSeed: training.seed)
         log("held out: \(held.problems.count) problems the model never saw in training (\(held.skipped) of the first \(held.problems.count + held.skipped) were training problems)")
         return held.problems
     }
@@ -135,8 +140,8 @@ public enum BestOfN {
     /// The first `count` problems of `seed` whose prompts are not among the training problems.
     /// The task generators are deterministic (problem i depends only on seed and i), so the
     /// training set is rebuilt from the checkpoint's recorded seed and item count.
-    public static func heldOutProblems(task: any ExperimentTask, count: Int, seed: UInt64, training: TrainingProvenance) throws -> (problems: [Problem], skipped: Int) {
-        let trained = Set(try task.problems(count: training.items, seed: training.seed).map(\.prompt))
+    public static func heldOutProblems(task: any ExperimentTask, count: Int, seed: UInt64, trainingItems: Int, trainingSeed: UInt64) throws -> (problems: [Problem], skipped: Int) {
+        let trained = Set(try task.problems(count: trainingItems, seed: trainingSeed).map(\.prompt))
         var candidates = count
         while true {
             let drawn = try task.problems(count: candidates, seed: seed)
