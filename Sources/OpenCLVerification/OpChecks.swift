@@ -173,7 +173,7 @@ public enum OpChecks {
         let count = actual.count == reference.count
             ? zip(actual, reference).filter { a, r in a != r && !(isNaN(a) && isNaN(r)) }.count
             : max(actual.count, reference.count)
-        return Check(name: name, metric: "mismatching values", value: Double(count), budget: 0)
+        return Check(name: name, metric: "mismatches", value: Double(count), budget: 0)
     }
 
     static func mismatches(_ name: String, _ actual: [UInt16], _ reference: [UInt16]) -> Check {
