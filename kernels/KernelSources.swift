@@ -24,5 +24,14 @@ public enum KernelSources {
         files.map { "#line 1 \"\($0.name)\"\n\($0.source)" }.joined(separator: "\n")
     }
 
+    /// The name of every kernel in the program, in program order (the `kernel void NAME(` lines):
+    /// what verify's op checks must cover, one reference op each (CPUBackend's ReferenceOps).
+    public static var kernelNames: [String] {
+        files.flatMap { $0.source.split(separator: "\n") }.compactMap { line -> String? in
+            guard line.hasPrefix("kernel void ") else { return nil }
+            return String(line.dropFirst("kernel void ".count).prefix { $0 != "(" })
+        }
+    }
+
     private static func text(_ bytes: [UInt8]) -> String { String(decoding: bytes, as: UTF8.self) }
 }

@@ -79,7 +79,7 @@ struct RopeTable {
         c.reserveCapacity(positions.count * pairs); s.reserveCapacity(positions.count * pairs)
         for pos in positions {
             for i in 0..<pairs {
-                let (ci, si) = ReferenceOps.ropeAngle(position: pos, pair: i, params: p, factor: factors?[i] ?? 1)
+                let (ci, si) = p.angle(position: Int(pos), pair: i, factor: factors?[i] ?? 1)
                 c.append(ci); s.append(si)
             }
         }

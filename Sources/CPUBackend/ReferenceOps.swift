@@ -4,10 +4,60 @@ import LlamaCore
 
 /// The reference ops: plain loops, one per math step, in the llama2.c spirit. They are the
 /// oracle that fast paths and other backends are checked against; keep them obvious.
-/// Shapes: T rows, D width, O outputs, H heads, Dh head size.
+///
+/// There is one op per OpenCL kernel (kernels/*.cl), named after it: `embedRows` is the oracle
+/// of `embed_rows`, and so on. `llamacl verify --ops` runs each kernel against its op on the
+/// same inputs, and the CPU backend's `.reference` mode is made of these ops alone.
+/// Shapes: T rows, D width, O outputs, H heads, Dh head size; all row-major.
 public enum ReferenceOps {
-    /// out[t] = x[t] / sqrt(mean(x[t]²) + eps) · w          x, out (T, D)
-    public static func rmsNorm(_ out: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, rows: Int, dim: Int, eps: Float) {
+    // MARK: Weights
+
+    /// Oracle of `embed_rows` (embed.cl): out[t] = row tokens[t] of the table, decoded to F32.
+    /// table (V, D) in any type -> out (T, D). Token ids must be in range (the caller checks).
+    public static func embedRows(_ out: UnsafeMutablePointer<Float>, table: CPUWeight, tokens: [Int32]) {
+        for (t, token) in tokens.enumerated() {
+            Dequantize.run(table.source.type, table.row(Int(token)), out + t * table.cols, count: table.cols)
+        }
+    }
+
+    /// Oracle of `dequantize_rows` (dequantize.cl): rows `rows` of W decoded to F32, one after
+    /// another.   W (O, D) in any type -> out (rows.count, D)
+    public static func dequantizeRows(_ out: UnsafeMutablePointer<Float>, _ w: CPUWeight, rows: Range<Int>) {
+        for (r, row) in rows.enumerated() {
+            Dequantize.run(w.source.type, w.row(row), out + r * w.cols, count: w.cols)
+        }
+    }
+
+    /// Oracle of `dequantize_rows_half` (dequantize.cl): `dequantizeRows`, each value then
+    /// rounded to F16 as `f32ToF16` does (HGEMM's input).   -> out (rows.count, D) F16 bits
+    public static func dequantizeRowsHalf(_ out: UnsafeMutablePointer<UInt16>, _ w: CPUWeight, rows: Range<Int>) {
+        var decoded = [Float](repeating: 0, count: rows.count * w.cols)
+        decoded.withUnsafeMutableBufferPointer { dequantizeRows($0.baseAddress!, w, rows: rows) }
+        f32ToF16(out, decoded, count: decoded.count)
+    }
+
+    /// Oracle of `matvec_rows` (matvec.cl) and of the GEMM path (`dequantize_rows`, CLBlast,
+    /// `add_bias_rows`): out[t][o] = Σ_i W[o][i] · x[t][i] (+ bias[o]).
+    /// W (O, D) in any type, x (T, D) -> out (T, O)
+    public static func matvecRows(_ out: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, _ w: CPUWeight,
+                                  bias: UnsafePointer<Float>?, rows: Int) {
+        var wrow = [Float](repeating: 0, count: w.cols)
+        for o in 0..<w.rows {
+            dequantizeRows(&wrow, w, rows: o..<o + 1)
+            for t in 0..<rows {
+                var s: Float = 0
+                for i in 0..<w.cols { s += wrow[i] * x[t * w.cols + i] }
+                out[t * w.rows + o] = s
+            }
+        }
+        if let bias { addBiasRows(out, bias: bias, rows: rows, cols: w.rows) }
+    }
+
+    // MARK: Activations
+
+    /// Oracle of `rmsnorm_rows` (rmsnorm.cl): out[t] = x[t] / sqrt(mean(x[t]²) + eps) · w.
+    /// x, out (T, D)
+    public static func rmsnormRows(_ out: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, rows: Int, dim: Int, eps: Float) {
         for t in 0..<rows {
             var ss: Float = 0
             for i in 0..<dim { ss += x[t * dim + i] * x[t * dim + i] }
@@ -16,33 +66,14 @@ public enum ReferenceOps {
         }
     }
 
-    /// out[t][o] = Σ_i W[o][i] · x[t][i]                      W (O, D) in any type, x (T, D) -> (T, O)
-    public static func matmul(_ out: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, _ w: CPUWeight, rows: Int) {
-        var wrow = [Float](repeating: 0, count: w.cols)
-        for o in 0..<w.rows {
-            Dequantize.run(w.source.type, w.row(o), &wrow, count: w.cols)
-            for t in 0..<rows {
-                var s: Float = 0
-                for i in 0..<w.cols { s += wrow[i] * x[t * w.cols + i] }
-                out[t * w.rows + o] = s
-            }
-        }
-    }
-
-    /// The angle of rotation pair i at `position`: pos·scale · base^(−2i/dims) / factor[i].
-    /// Computed in Double so every backend rounds the same exact angle.
-    @inline(__always) public static func ropeAngle(position: Int32, pair i: Int, params p: RopeParams, factor: Float) -> (cos: Float, sin: Float) {
-        let theta = Double(position) * Double(p.positionScale) * pow(Double(p.base), -2 * Double(i) / Double(p.dims)) / Double(factor)
-        return (Float(cos(theta)), Float(sin(theta)))
-    }
-
-    /// Rotates pairs of each head in place: (2i, 2i+1) for normal, (i, i + dims/2) for neox.   x (T, H·Dh)
-    public static func rope(_ x: UnsafeMutablePointer<Float>, rows: Int, heads: Int, headDim: Int, positions: [Int32], params p: RopeParams, factors: [Float]?) {
+    /// Oracle of `rope_rows` (rope.cl): rotates pairs of each head in place by the angles of
+    /// `RopeParams.angle`: (2i, 2i+1) for normal, (i, i + dims/2) for neox.   x (T, H·Dh)
+    public static func ropeRows(_ x: UnsafeMutablePointer<Float>, rows: Int, heads: Int, headDim: Int, positions: [Int32], params p: RopeParams, factors: [Float]?) {
         for t in 0..<rows {
             for h in 0..<heads {
                 let head = x + t * heads * headDim + h * headDim
                 for i in 0..<p.dims / 2 {
-                    let (c, s) = ropeAngle(position: positions[t], pair: i, params: p, factor: factors?[i] ?? 1)
+                    let (c, s) = p.angle(position: Int(positions[t]), pair: i, factor: factors?[i] ?? 1)
                     let (a, b) = p.style == .normal ? (2 * i, 2 * i + 1) : (i, i + p.dims / 2)
                     let x0 = head[a], x1 = head[b]
                     head[a] = x0 * c - x1 * s
@@ -52,10 +83,23 @@ public enum ReferenceOps {
         }
     }
 
-    /// For each row t and head h: softmax(q·K / sqrt(Dh)) over the visible cells, times V.
-    /// K, V (cells, Hkv·Dh); q, out (T, H·Dh). Head h reads KV head h / (H / Hkv).
-    public static func attention(_ out: UnsafeMutablePointer<Float>, q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>,
-                                 heads: Int, kvHeads: Int, headDim: Int, plan: BatchPlan) {
+    /// Oracle of `store_kv` (kv.cl): k[t], v[t] → cell cells[t] of one layer's K and V.
+    /// k, v (T, kvDim) -> kCache, vCache (cells, kvDim)
+    public static func storeKV(kCache: UnsafeMutablePointer<Float>, vCache: UnsafeMutablePointer<Float>,
+                               k: UnsafePointer<Float>, v: UnsafePointer<Float>, cells: [Int32], kvDim: Int) {
+        for (t, cell) in cells.enumerated() {
+            for i in 0..<kvDim {
+                kCache[Int(cell) * kvDim + i] = k[t * kvDim + i]
+                vCache[Int(cell) * kvDim + i] = v[t * kvDim + i]
+            }
+        }
+    }
+
+    /// Oracle of `attention_rows` (attention.cl): for each row t and head h, softmax(q·K / sqrt(Dh))
+    /// over the visible cells, times V. K, V (cells, Hkv·Dh); q, out (T, H·Dh). Head h reads KV
+    /// head h / (H / Hkv).
+    public static func attentionRows(_ out: UnsafeMutablePointer<Float>, q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>,
+                                     heads: Int, kvHeads: Int, headDim: Int, plan: BatchPlan) {
         let kvDim = kvHeads * headDim, qDim = heads * headDim
         let scale = 1 / Float(headDim).squareRoot()
         for t in 0..<plan.rows {
@@ -80,8 +124,37 @@ public enum ReferenceOps {
         }
     }
 
-    /// out = silu(gate) · up,  silu(x) = x / (1 + e^−x)
+    /// Oracle of `swiglu` (swiglu.cl): out = silu(gate) · up,  silu(x) = x / (1 + e^−x)
     public static func swiglu(_ out: UnsafeMutablePointer<Float>, gate: UnsafePointer<Float>, up: UnsafePointer<Float>, count: Int) {
         for i in 0..<count { out[i] = gate[i] / (1 + exp(-gate[i])) * up[i] }
+    }
+
+    /// Oracle of `add_in_place` (add.cl): x += y over `count` values (the residual).
+    public static func addInPlace(_ x: UnsafeMutablePointer<Float>, _ y: UnsafePointer<Float>, count: Int) {
+        for i in 0..<count { x[i] += y[i] }
+    }
+
+    /// Oracle of `add_bias_rows` (add.cl): out[t][o] += bias[o].   out (T, O)
+    public static func addBiasRows(_ out: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>, rows: Int, cols: Int) {
+        for t in 0..<rows { for o in 0..<cols { out[t * cols + o] += bias[o] } }
+    }
+
+    /// Oracle of `gather_rows` (gather.cl): out[r] = x[rows[r]].   x (·, D) -> out (rows.count, D)
+    public static func gatherRows(_ out: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, rows: [Int], cols: Int) {
+        for (r, source) in rows.enumerated() {
+            for i in 0..<cols { out[r * cols + i] = x[source * cols + i] }
+        }
+    }
+
+    // MARK: Storage conversions (around HGEMM)
+
+    /// Oracle of `f32_to_f16` (convert.cl): IEEE half bits, rounded to nearest even, overflow to ±inf.
+    public static func f32ToF16(_ out: UnsafeMutablePointer<UInt16>, _ x: UnsafePointer<Float>, count: Int) {
+        for i in 0..<count { out[i] = Half.fromFloat(x[i]) }
+    }
+
+    /// Oracle of `f16_to_f32` (convert.cl): every half value is exact in F32.
+    public static func f16ToF32(_ out: UnsafeMutablePointer<Float>, _ x: UnsafePointer<UInt16>, count: Int) {
+        for i in 0..<count { out[i] = Half.toFloat(x[i]) }
     }
 }

@@ -14,23 +14,16 @@ public struct WeightSource {
     }
 }
 
-/// RoPE parameters shared by every layer.
-public struct RopeParams: Sendable, Equatable {
-    public var base: Float
-    public var dims: Int          // rotated dimensions per head
-    public var style: RopeStyle
-    public var positionScale: Float
-    public init(base: Float, dims: Int, style: RopeStyle, positionScale: Float = 1) {
-        self.base = base; self.dims = dims; self.style = style; self.positionScale = positionScale
-    }
-}
-
 /// The narrow seam between the forward pass and a device. Activations are row-major
 /// [rows, cols] F32 tensors with a fixed capacity; every op takes the live row count.
 /// Shapes in comments: T tokens in the batch, D width, O outputs, H heads, Dh head size.
 public protocol Backend: AnyObject {
     associatedtype Tensor
     associatedtype Weight
+    /// K and V of every layer. The backend creates it (in its own memory, after checking that
+    /// memory can hold it) and the model owns it, so a backend keeps no hidden per-model state
+    /// and several models (or op checks) can share one backend.
+    associatedtype KVCache
 
     var name: String { get }
     /// Human-readable device description (for provenance).
@@ -38,8 +31,9 @@ public protocol Backend: AnyObject {
 
     func upload(_ source: WeightSource) throws -> Weight
     func makeTensor(rows: Int, cols: Int) throws -> Tensor
-    /// KV storage for `layers` layers of `cells` cells, each `kvDim` wide (K and V).
-    func makeKVStorage(layers: Int, cells: Int, kvDim: Int) throws
+    /// A KV cache for `layers` layers of `cells` cells, each `kvDim` wide (K and V). Throws a
+    /// typed error naming the bytes needed when the memory the cache would live in cannot hold it.
+    func makeKVCache(layers: Int, cells: Int, kvDim: Int) throws -> KVCache
 
     /// out[t] = dequantized row tokens[t] of `table`          (table [V, D]) -> out [T, D]
     func embed(_ out: Tensor, table: Weight, plan: BatchPlan) throws
@@ -49,10 +43,10 @@ public protocol Backend: AnyObject {
     func matmul(_ out: Tensor, _ x: Tensor, _ w: Weight, bias: Weight?, rows: Int) throws
     /// Rotates each head of x in place at the plan's positions.  x [T, H·Dh]
     func rope(_ x: Tensor, heads: Int, headDim: Int, params: RopeParams, freqFactors: Weight?, plan: BatchPlan) throws
-    /// Writes k[t], v[t] into the plan's cells of `layer`.       k, v [T, kvDim]
-    func storeKV(layer: Int, k: Tensor, v: Tensor, plan: BatchPlan) throws
-    /// Causal attention of q[t] over the cells the plan lets row t see.  q [T, H·Dh] -> out [T, H·Dh]
-    func attention(_ out: Tensor, q: Tensor, layer: Int, heads: Int, kvHeads: Int, headDim: Int, plan: BatchPlan) throws
+    /// Writes k[t], v[t] into the plan's cells of `layer` of `cache`.   k, v [T, kvDim]
+    func storeKV(_ cache: KVCache, layer: Int, k: Tensor, v: Tensor, plan: BatchPlan) throws
+    /// Causal attention of q[t] over the cells of `cache` the plan lets row t see.  q [T, H·Dh] -> out [T, H·Dh]
+    func attention(_ out: Tensor, q: Tensor, cache: KVCache, layer: Int, heads: Int, kvHeads: Int, headDim: Int, plan: BatchPlan) throws
     /// out = silu(gate) · up                                    [T, F]
     func swiglu(_ out: Tensor, gate: Tensor, up: Tensor, rows: Int) throws
     /// x += y                                                   [T, D]
@@ -61,6 +55,8 @@ public protocol Backend: AnyObject {
     func gatherRows(_ out: Tensor, _ x: Tensor, rows: [Int]) throws
     /// The first `rows` rows as host floats.
     func read(_ t: Tensor, rows: Int) throws -> [Float]
+    /// Every cell of one layer of `cache` as host floats, [cells, kvDim] each (verify's store-KV check).
+    func readKV(_ cache: KVCache, layer: Int) throws -> (keys: [Float], values: [Float])
 }
 
 /// Everything the ops need to know about one batch, computed once per forward on the host:

@@ -71,6 +71,19 @@ public struct ModelConfig: Equatable, Sendable {
                   ropeDim: try gguf.int("\(archName).rope.dimension_count"), ropeScale: scale,
                   tiedOutput: gguf.tensor(named: "output.weight") == nil)
         try validate(prefix: archName)
+        try Self.validateSpecialTokens(in: gguf, vocabSize: vocab)
+    }
+
+    /// The special token ids a model run relies on (BOS starts prompts, EOS ends generation)
+    /// must be tokens of the vocabulary: a file that says otherwise is refused at load, as the
+    /// tokenizer refuses it, rather than producing an id no layer can embed. `vocabSize` nil:
+    /// the length of `tokenizer.ggml.tokens` (a vocab-only file); nothing to check without one.
+    public static func validateSpecialTokens(in gguf: GGUFFile, vocabSize: Int? = nil) throws {
+        guard let n = try vocabSize ?? gguf.stringArray("tokenizer.ggml.tokens")?.count else { return }
+        for key in ["tokenizer.ggml.bos_token_id", "tokenizer.ggml.eos_token_id"] {
+            guard let id = try gguf.int(key) else { continue }
+            guard id >= 0, id < n else { throw ModelError.specialTokenOutOfRange(key: key, id: id, vocabSize: n) }
+        }
     }
 
     /// Weights in the model's tensors: the embedding; per layer the two norm gains, Q, K, V, O

@@ -8,6 +8,8 @@ public enum ModelError: Error, CustomStringConvertible, Equatable {
     case contextOverflow(needed: Int, context: Int)
     case cacheFull(needed: Int, free: Int)
     case invalidToken(id: Int, vocabSize: Int)
+    /// A special token id in the metadata (`key`) that is not a token of the vocabulary.
+    case specialTokenOutOfRange(key: String, id: Int, vocabSize: Int)
     case invalidBatch(String)
     case backend(String)
 
@@ -21,6 +23,7 @@ public enum ModelError: Error, CustomStringConvertible, Equatable {
         case let .contextOverflow(needed, ctx): return "prompt and generation need \(needed) positions but the context is \(ctx) tokens"
         case let .cacheFull(needed, free): return "KV cache full: \(needed) cells needed, \(free) free"
         case let .invalidToken(id, n): return "token id \(id) is outside the vocabulary (0..<\(n))"
+        case let .specialTokenOutOfRange(key, id, n): return "metadata '\(key)' is \(id), outside the vocabulary of \(n) tokens (0..<\(n))"
         case let .invalidBatch(r): return "invalid batch: \(r)"
         case let .backend(m): return m
         }

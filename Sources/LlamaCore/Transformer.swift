@@ -1,4 +1,3 @@
-import Foundation
 import GGUF
 
 /// The LLaMA forward pass, written once against `Backend`. A call takes a batch of
@@ -8,6 +7,8 @@ public final class Transformer<B: Backend> {
     public let backend: B
     public let weights: ModelWeights<B.Weight>
     public private(set) var cells: KVCells
+    /// K and V of every layer, in the backend's memory; `cells` says what each cell holds.
+    let cache: B.KVCache
     /// Called with (layer, hidden state [T, D]) after each layer when set: `verify` compares these.
     public var layerObserver: ((Int, [Float]) -> Void)?
 
@@ -24,18 +25,13 @@ public final class Transformer<B: Backend> {
         self.backend = backend
         self.weights = weights
         let cellCount = cacheCells ?? config.contextLength
-        // A cache size is a request, not something we created: refuse one that cannot be
-        // allocated (K and V, F32, every layer) instead of trapping in the allocator.
+        // A cache size is a request, not something we created: refuse a meaningless one here.
+        // Whether it fits is the backend's question (host memory for the CPU, device memory for
+        // a GPU), answered in makeKVCache.
         guard cellCount >= 1 else { throw ModelError.backend("the KV cache needs at least 1 cell, got \(cellCount)") }
-        let perCell = config.layers.multipliedReportingOverflow(by: 2 * 4 * max(1, config.kvDim))
-        let bytes = cellCount.multipliedReportingOverflow(by: perCell.partialValue)
-        let memory = ProcessInfo.processInfo.physicalMemory
-        if perCell.overflow || bytes.overflow || UInt64(bytes.partialValue) > memory {
-            throw ModelError.backend("a KV cache of \(cellCount) cells needs \(bytes.overflow ? "more than 2^63" : "\(bytes.partialValue)") bytes, "
-                + "more than this machine's \(memory) bytes of memory; ask for fewer cache cells")
-        }
+        // The backend's check first: the host-side bookkeeping is sized by the same request.
+        cache = try backend.makeKVCache(layers: config.layers, cells: cellCount, kvDim: config.kvDim)
         cells = KVCells(capacity: cellCount)
-        try backend.makeKVStorage(layers: config.layers, cells: cellCount, kvDim: config.kvDim)
     }
 
     /// Loads config and weights from a GGUF file onto `backend`.
@@ -71,8 +67,8 @@ public final class Transformer<B: Backend> {
             try backend.matmul(s.v, s.xb, w.wv, bias: w.bv, rows: T)
             try backend.rope(s.q, heads: c.heads, headDim: c.headDim, params: rope, freqFactors: weights.ropeFreqFactors, plan: plan)
             try backend.rope(s.k, heads: c.kvHeads, headDim: c.headDim, params: rope, freqFactors: weights.ropeFreqFactors, plan: plan)
-            try backend.storeKV(layer: l, k: s.k, v: s.v, plan: plan)
-            try backend.attention(s.att, q: s.q, layer: l, heads: c.heads, kvHeads: c.kvHeads, headDim: c.headDim, plan: plan)
+            try backend.storeKV(cache, layer: l, k: s.k, v: s.v, plan: plan)
+            try backend.attention(s.att, q: s.q, cache: cache, layer: l, heads: c.heads, kvHeads: c.kvHeads, headDim: c.headDim, plan: plan)
             try backend.matmul(s.proj, s.att, w.wo, bias: nil, rows: T)
             try backend.add(s.x, s.proj, rows: T)
             // feed-forward: x += W2 · (silu(W1·n) ⊙ W3·n), n = rmsnorm(x)

@@ -52,8 +52,14 @@ public final class Buffer {
     }
 
     public func readFloats(count: Int, offset: Int = 0) throws -> [Float] {
-        try [Float](unsafeUninitializedCapacity: count) { buf, n in
-            try read(into: buf.baseAddress!, bytes: count * 4, offset: offset * 4)
+        try read(Float.self, count: count, offset: offset)
+    }
+
+    /// `count` values of a plain type (Float, UInt16 half bits, ...), `offset` counted in values.
+    public func read<T>(_ type: T.Type, count: Int, offset: Int = 0) throws -> [T] {
+        let size = MemoryLayout<T>.stride
+        return try [T](unsafeUninitializedCapacity: count) { buf, n in
+            if count > 0 { try read(into: buf.baseAddress!, bytes: count * size, offset: offset * size) }
             n = count
         }
     }

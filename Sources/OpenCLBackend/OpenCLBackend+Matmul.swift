@@ -87,12 +87,4 @@ extension OpenCLBackend {
         try kernel.launch([.buffer(into), .buffer(w.buffer), .int(Int(w.type.rawValue)), .uint64(UInt64(w.rowBytes)),
                            .int(w.cols), .int(rows.lowerBound)], global: [w.cols, rows.count])
     }
-
-    /// The whole of W decoded to F32 on the device and read back: verify's dequantize check.
-    public func dequantizedWeight(_ w: OpenCLWeight) throws -> [Float] {
-        if w.isVector { return w.hostValues! }
-        let dense = try allocate(w.rows * w.cols * 4, "dequantized \(w.name)")
-        try dequantize(w, rows: 0..<w.rows, into: dense, half: false)
-        return try dense.readFloats(count: w.rows * w.cols)
-    }
 }

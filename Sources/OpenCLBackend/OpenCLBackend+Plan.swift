@@ -59,12 +59,18 @@ extension OpenCLBackend {
 
     /// The plan on the device, checked to stay inside the KV cache: kernels index the cache with
     /// its cells, and an out-of-range cell must be an error rather than a stray write.
-    private func cachePlan(_ plan: BatchPlan) throws -> DevicePlan {
+    private func cachePlan(_ plan: BatchPlan, _ cache: OpenCLKVCache) throws -> DevicePlan {
         let p = try devicePlan(plan)
-        guard p.cellsNeeded <= kvCells else {
-            throw OpenCLError.unsupported("batch plan refers to cell \(p.cellsNeeded - 1) of a KV cache with \(kvCells) cells")
+        guard p.cellsNeeded <= cache.cells else {
+            throw OpenCLError.unsupported("batch plan refers to cell \(p.cellsNeeded - 1) of a KV cache with \(cache.cells) cells")
         }
         return p
+    }
+
+    /// A cache this backend can use: made on its device, with the layer asked for.
+    func checkUsable(_ cache: OpenCLKVCache, layer: Int) throws {
+        guard cache.device === device else { throw OpenCLError.unsupported("a KV cache made for another OpenCL device or context") }
+        guard cache.keys.indices.contains(layer) else { throw ModelError.backend("layer \(layer) of a KV cache with \(cache.layers) layers") }
     }
 
     public func embed(_ out: OpenCLTensor, table: OpenCLWeight, plan: BatchPlan) throws {
@@ -99,10 +105,9 @@ extension OpenCLBackend {
         cosines.reserveCapacity(plan.rows * pairs); sines.reserveCapacity(plan.rows * pairs)
         for position in plan.positions {
             for i in 0..<pairs {
-                // Exactly ReferenceOps.ropeAngle: pos·scale · base^(−2i/dims) / factor[i], in Double.
-                let factor = Double(factors?.hostValues?[i] ?? 1)
-                let theta = Double(position) * Double(p.positionScale) * pow(Double(p.base), -2 * Double(i) / Double(p.dims)) / factor
-                cosines.append(Float(cos(theta))); sines.append(Float(sin(theta)))
+                // The CPU's angles exactly (one formula, in LlamaCore), so the rotation matches bit for bit.
+                let (c, s) = p.angle(position: Int(position), pair: i, factor: factors?.hostValues?[i] ?? 1)
+                cosines.append(c); sines.append(s)
             }
         }
         ropeState = nil   // release before the new table takes the scratch slots
@@ -113,22 +118,24 @@ extension OpenCLBackend {
         return t
     }
 
-    public func storeKV(layer: Int, k: OpenCLTensor, v: OpenCLTensor, plan: BatchPlan) throws {
-        guard kvKeys.indices.contains(layer) else { throw ModelError.backend("KV storage for layer \(layer) was not allocated") }
+    public func storeKV(_ cache: OpenCLKVCache, layer: Int, k: OpenCLTensor, v: OpenCLTensor, plan: BatchPlan) throws {
+        try checkUsable(cache, layer: layer)
         try checkRows(plan.rows, k, v)
+        let kvDim = cache.kvDim
         guard k.cols == kvDim, v.cols == kvDim else { throw OpenCLError.unsupported("storeKV: K/V widths \(k.cols), \(v.cols) for a cache \(kvDim) wide") }
-        let p = try cachePlan(plan)
-        try kernels.storeKV.launch([.buffer(kvKeys[layer]), .buffer(kvValues[layer]), .buffer(k.buffer), .buffer(v.buffer),
+        let p = try cachePlan(plan, cache)
+        try kernels.storeKV.launch([.buffer(cache.keys[layer]), .buffer(cache.values[layer]), .buffer(k.buffer), .buffer(v.buffer),
                                     .buffer(p.cells), .int(kvDim)], global: [kvDim, plan.rows])
     }
 
-    public func attention(_ out: OpenCLTensor, q: OpenCLTensor, layer: Int, heads: Int, kvHeads: Int, headDim: Int, plan: BatchPlan) throws {
-        guard kvKeys.indices.contains(layer) else { throw ModelError.backend("KV storage for layer \(layer) was not allocated") }
+    public func attention(_ out: OpenCLTensor, q: OpenCLTensor, cache: OpenCLKVCache, layer: Int, heads: Int, kvHeads: Int, headDim: Int, plan: BatchPlan) throws {
+        try checkUsable(cache, layer: layer)
         try checkRows(plan.rows, out, q)
+        let kvDim = cache.kvDim
         guard kvHeads > 0, heads % kvHeads == 0, kvHeads * headDim == kvDim, q.cols == heads * headDim, out.cols == q.cols else {
             throw OpenCLError.unsupported("attention: \(heads) heads / \(kvHeads) KV heads of \(headDim) against a cache \(kvDim) wide")
         }
-        let p = try cachePlan(plan)
+        let p = try cachePlan(plan, cache)
         let stride = max(1, p.maxVisible)
         // Rows per launch so that their scores fit the scratch bound (long prompts run in chunks).
         let chunk = max(1, min(plan.rows, options.scratchBytes / (heads * stride * 4)))
@@ -142,7 +149,7 @@ extension OpenCLBackend {
         for first in Swift.stride(from: 0, to: plan.rows, by: chunk) {
             let n = min(chunk, plan.rows - first)
             try kernels.attention.launch([
-                .buffer(out.buffer), .buffer(q.buffer), .buffer(kvKeys[layer]), .buffer(kvValues[layer]),
+                .buffer(out.buffer), .buffer(q.buffer), .buffer(cache.keys[layer]), .buffer(cache.values[layer]),
                 .buffer(p.offsets), .buffer(p.visible), .buffer(scores), .int(stride), .int(first),
                 .int(heads), .int(kvHeads), .int(headDim), .float(scale),
                 .local(bytes: ls * 4), .local(bytes: headDim * 4), .local(bytes: ls * 4), .local(bytes: ls * 4),

@@ -62,8 +62,6 @@ public final class OpenCLBackend: Backend {
     /// Stands in for an absent optional buffer argument (OpenCL has no null buffer argument in 1.2 everywhere).
     let placeholder: Buffer
 
-    var kvKeys: [Buffer] = [], kvValues: [Buffer] = []
-    var kvCells = 0, kvDim = 0
     var planState: DevicePlan?
     var ropeState: RopeTableOnDevice?
     var scratch: [String: Buffer] = [:]
@@ -129,18 +127,27 @@ public final class OpenCLBackend: Backend {
 
     /// One K and one V buffer per layer, [cells, kvDim]: per-layer buffers keep each allocation
     /// under CL_DEVICE_MAX_MEM_ALLOC_SIZE (often a quarter of the memory) for long contexts.
-    public func makeKVStorage(layers: Int, cells: Int, kvDim: Int) throws {
-        kvKeys = []; kvValues = []
+    /// The cache lives in device memory, so it is checked against what the device has left
+    /// (the ledger) before anything is allocated: one typed error for the whole cache.
+    public func makeKVCache(layers: Int, cells: Int, kvDim: Int) throws -> OpenCLKVCache {
+        try checkFits(MemoryRequirement(kvCacheLayers: layers, cells: cells, kvDim: kvDim))
+        var keys: [Buffer] = [], values: [Buffer] = []
         for l in 0..<layers {
-            kvKeys.append(try allocate(cells * kvDim * 4, "KV cache: K of layer \(l)"))
-            kvValues.append(try allocate(cells * kvDim * 4, "KV cache: V of layer \(l)"))
+            keys.append(try allocate(cells * kvDim * 4, "KV cache: K of layer \(l)"))
+            values.append(try allocate(cells * kvDim * 4, "KV cache: V of layer \(l)"))
         }
-        kvCells = cells; self.kvDim = kvDim
+        return OpenCLKVCache(device: device, keys: keys, values: values, cells: cells, kvDim: kvDim)
     }
 
     public func read(_ t: OpenCLTensor, rows: Int) throws -> [Float] {
         try checkRows(rows, t)
         return try t.buffer.readFloats(count: rows * t.cols)
+    }
+
+    public func readKV(_ cache: OpenCLKVCache, layer: Int) throws -> (keys: [Float], values: [Float]) {
+        try checkUsable(cache, layer: layer)
+        let n = cache.cells * cache.kvDim
+        return (try cache.keys[layer].readFloats(count: n), try cache.values[layer].readFloats(count: n))
     }
 
     // MARK: - Elementwise ops

@@ -29,3 +29,18 @@ public final class OpenCLWeight {
 
     var isVector: Bool { hostValues != nil }
 }
+
+/// The OpenCL backend's KV cache: one K and one V buffer per layer, [cells, kvDim] F32, on the
+/// device it was made for. Created by `OpenCLBackend.makeKVCache`, owned by the model.
+public final class OpenCLKVCache {
+    public let cells: Int
+    public let kvDim: Int
+    public var layers: Int { keys.count }
+    /// Buffers belong to one context: a cache is only usable by a backend on the same device.
+    let device: Device
+    let keys: [Buffer], values: [Buffer]
+
+    init(device: Device, keys: [Buffer], values: [Buffer], cells: Int, kvDim: Int) {
+        self.device = device; self.keys = keys; self.values = values; self.cells = cells; self.kvDim = kvDim
+    }
+}

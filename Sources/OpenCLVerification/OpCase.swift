@@ -12,6 +12,8 @@ enum OpCase {
     case swiglu(rows: Int, cols: Int)
     case add(rows: Int, cols: Int)
     case gather(rows: Int, cols: Int, pick: [Int])
+    /// Rows of K and V into scattered `cells` (distinct) of layer 1 of a 2-layer cache.
+    case storeKV(cacheCells: Int, kvDim: Int, cells: [Int32])
     case attention(AttentionScenario)
 
     func run<B: Backend>(on backend: B, seed: UInt64) throws -> [Float] {
@@ -67,9 +69,34 @@ enum OpCase {
             try backend.gatherRows(out, x, rows: pick)
             return try backend.read(out, rows: pick.count)
 
+        case let .storeKV(cacheCells, kvDim, cells):
+            return try Self.storeKV(on: backend, cacheCells: cacheCells, kvDim: kvDim, cells: cells, rng: &rng)
+
         case let .attention(s):
             return try s.run(on: backend, rng: &rng)
         }
+    }
+
+    /// Fills every cell of both layers with known rows first (a fresh device buffer holds
+    /// whatever was there), then stores the scattered rows, and returns all of both layers: a
+    /// row in the wrong cell, a stray write or a write to the wrong layer all show.
+    static func storeKV<B: Backend>(on backend: B, cacheCells: Int, kvDim: Int, cells: [Int32], rng: inout SeededRandom) throws -> [Float] {
+        let h = OpHarness(backend: backend)
+        let cache = try backend.makeKVCache(layers: 2, cells: cacheCells, kvDim: kvDim)
+        func store(_ cells: [Int32], layer: Int) throws {
+            let n = cells.count
+            let k = try h.tensor(rng.floats(n * kvDim), rows: n, cols: kvDim)
+            let v = try h.tensor(rng.floats(n * kvDim), rows: n, cols: kvDim)
+            let plan = Plans.causal(tokens: [Int32](repeating: 0, count: n), positions: (0..<Int32(n)).map { $0 },
+                                    cells: cells, visible: [[Int32]](repeating: [], count: n))
+            try backend.storeKV(cache, layer: layer, k: k, v: v, plan: plan)
+        }
+        let everyCell = (0..<Int32(cacheCells)).map { $0 }
+        try store(everyCell, layer: 0)
+        try store(everyCell, layer: 1)
+        try store(cells, layer: 1)
+        let (k0, v0) = try backend.readKV(cache, layer: 0), (k1, v1) = try backend.readKV(cache, layer: 1)
+        return k0 + v0 + k1 + v1
     }
 }
 
@@ -85,19 +112,19 @@ struct AttentionScenario {
 
     func run<B: Backend>(on backend: B, rng: inout SeededRandom) throws -> [Float] {
         let h = OpHarness(backend: backend)
-        try backend.makeKVStorage(layers: 2, cells: cacheCells, kvDim: kvDim)
+        let cache = try backend.makeKVCache(layers: 2, cells: cacheCells, kvDim: kvDim)
         let n = storedCells.count
         let k = try h.tensor(rng.floats(n * kvDim), rows: n, cols: kvDim)
         let v = try h.tensor(rng.floats(n * kvDim), rows: n, cols: kvDim)
         let store = Plans.causal(tokens: [Int32](repeating: 0, count: n), positions: (0..<Int32(n)).map { $0 },
                                  cells: storedCells, visible: [[Int32]](repeating: [], count: n))
-        try backend.storeKV(layer: 1, k: k, v: v, plan: store)
+        try backend.storeKV(cache, layer: 1, k: k, v: v, plan: store)
         let rows = visible.count
         let q = try h.tensor(rng.floats(rows * heads * headDim, scale: 2), rows: rows, cols: heads * headDim)
         let plan = Plans.causal(tokens: [Int32](repeating: 0, count: rows), positions: (0..<Int32(rows)).map { $0 },
                                 cells: (0..<Int32(rows)).map { $0 }, visible: visible)
         let out = try backend.makeTensor(rows: rows, cols: heads * headDim)
-        try backend.attention(out, q: q, layer: 1, heads: heads, kvHeads: kvHeads, headDim: headDim, plan: plan)
+        try backend.attention(out, q: q, cache: cache, layer: 1, heads: heads, kvHeads: kvHeads, headDim: headDim, plan: plan)
         return try backend.read(out, rows: rows)
     }
 

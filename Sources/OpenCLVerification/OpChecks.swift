@@ -4,10 +4,12 @@ import GGUF
 import LlamaCore
 import OpenCLBackend
 
-/// Every OpenCL op against the CPU reference op (`CPUBackend(mode: .reference)`, the plain
-/// loops) on seeded random inputs, over a spread of shapes: awkward widths (not multiples of
-/// 32), one row, batches that take the matvec and the GEMM paths, long contexts, several
-/// sequences in one plan, and every weight type for embed, dequantize and matmul.
+/// Every OpenCL kernel against its CPU reference op (`ReferenceOps`, the plain loops: through
+/// `CPUBackend(mode: .reference)` for the `Backend` ops, directly for the rest) on seeded random
+/// inputs, over a spread of shapes: awkward widths (not multiples of 32), one row, batches that
+/// take the matvec and the GEMM paths, long contexts, several sequences in one plan, and every
+/// weight type for embed, dequantize and matmul. `kernels(halfGemm:matvecMaxRows:)` says which
+/// kernels the checks exercise; a test keeps that equal to every kernel of the program.
 public enum OpChecks {
     /// Widths per weight type: whole blocks, but not powers of two where the type allows.
     static func awkwardWidth(_ type: TensorType) -> Int {
@@ -22,30 +24,44 @@ public enum OpChecks {
         let name: String
         let op: OpCase
         let budget: Double
+        /// The OpenCL kernels this check runs (kernels/*.cl names).
+        let kernels: [String]
     }
 
-    /// The checks, in report order. Matmul budgets depend on the product's precision: F32
-    /// accumulate over F32 values (matvec, SGEMM) gets `openCLMatmulF32`, HGEMM `openCLMatmul`.
+    /// The kernels one matrix product runs: matvec_rows for decode-sized batches, else a GEMM
+    /// over weights dequantized to F32 (none for F32 weights) or, with HGEMM, converted to F16
+    /// around it; the bias is then added by add_bias_rows.
+    static func matmulKernels(type: TensorType, rows: Int, bias: Bool, halfGemm: Bool, matvecMaxRows: Int) -> [String] {
+        if rows <= matvecMaxRows { return ["matvec_rows"] }
+        let gemm = halfGemm ? ["f32_to_f16", "dequantize_rows_half", "f16_to_f32"] : (type == .f32 ? [] : ["dequantize_rows"])
+        return gemm + (bias ? ["add_bias_rows"] : [])
+    }
+
+    /// The checks that go through the `Backend` protocol, in report order. Matmul budgets depend
+    /// on the product's precision: F32 accumulate over F32 values (matvec, SGEMM) gets
+    /// `openCLMatmulF32`, HGEMM `openCLMatmul`.
     static func items(halfGemm: Bool, matvecMaxRows: Int) -> [Item] {
         var out: [Item] = []
         let elementwise = Budget.openCLElementwise
+        func matmul(_ name: String, _ type: TensorType, outputs: Int, cols: Int, rows: Int, bias: Bool) -> Item {
+            let budget = halfGemm && rows > matvecMaxRows ? Budget.openCLMatmul : Budget.openCLMatmulF32
+            return Item(name: name, op: .matmul(type: type, outputs: outputs, cols: cols, rows: rows, bias: bias), budget: budget,
+                        kernels: matmulKernels(type: type, rows: rows, bias: bias, halfGemm: halfGemm, matvecMaxRows: matvecMaxRows))
+        }
         for type in TensorType.allCases {
             let cols = awkwardWidth(type)
-            out.append(Item(name: "embed \(type) 5 of 67×\(cols)", op: .embed(type: type, tableRows: 67, cols: cols, tokens: [3, 66, 0, 3, 41]), budget: elementwise))
+            out.append(Item(name: "embed \(type) 5 of 67×\(cols)", op: .embed(type: type, tableRows: 67, cols: cols, tokens: [3, 66, 0, 3, 41]),
+                            budget: elementwise, kernels: ["embed_rows"]))
             for rows in [1, 3, 37] {
-                let budget = halfGemm && rows > matvecMaxRows ? Budget.openCLMatmul : Budget.openCLMatmulF32
-                out.append(Item(name: "matmul \(type) 67×\(cols), \(rows) row\(rows == 1 ? "" : "s")",
-                                op: .matmul(type: type, outputs: 67, cols: cols, rows: rows, bias: false), budget: budget))
+                out.append(matmul("matmul \(type) 67×\(cols), \(rows) row\(rows == 1 ? "" : "s")", type, outputs: 67, cols: cols, rows: rows, bias: false))
             }
         }
         for rows in [1, 19] {
-            let budget = halfGemm && rows > matvecMaxRows ? Budget.openCLMatmul : Budget.openCLMatmulF32
-            out.append(Item(name: "matmul Q8_0 + bias 131×256, \(rows) rows", op: .matmul(type: .q8_0, outputs: 131, cols: 256, rows: rows, bias: true), budget: budget))
+            out.append(matmul("matmul Q8_0 + bias 131×256, \(rows) rows", .q8_0, outputs: 131, cols: 256, rows: rows, bias: true))
         }
-        out.append(Item(name: "matmul Q4_K 1000×2048, 64 rows", op: .matmul(type: .q4_K, outputs: 1000, cols: 2048, rows: 64, bias: false),
-                        budget: halfGemm ? Budget.openCLMatmul : Budget.openCLMatmulF32))
+        out.append(matmul("matmul Q4_K 1000×2048, 64 rows", .q4_K, outputs: 1000, cols: 2048, rows: 64, bias: false))
         for (rows, dim) in [(1, 100), (7, 288), (3, 4096)] {
-            out.append(Item(name: "rmsnorm \(rows)×\(dim)", op: .rmsNorm(rows: rows, dim: dim), budget: elementwise))
+            out.append(Item(name: "rmsnorm \(rows)×\(dim)", op: .rmsNorm(rows: rows, dim: dim), budget: elementwise, kernels: ["rmsnorm_rows"]))
         }
         let ropes: [(String, OpCase)] = [
             ("rope normal 5×3×64", .rope(rows: 5, heads: 3, headDim: 64, dims: 64, style: .normal, factors: false, scale: 1, maxPosition: 8000)),
@@ -53,24 +69,37 @@ public enum OpChecks {
             ("rope normal + freq factors 1×4×128", .rope(rows: 1, heads: 4, headDim: 128, dims: 128, style: .normal, factors: true, scale: 1, maxPosition: 100_000)),
             ("rope neox partial 32 of 80, scale 0.25", .rope(rows: 9, heads: 2, headDim: 80, dims: 32, style: .neox, factors: false, scale: 0.25, maxPosition: 4000)),
         ]
-        out += ropes.map { Item(name: $0.0, op: $0.1, budget: elementwise) }
+        out += ropes.map { Item(name: $0.0, op: $0.1, budget: elementwise, kernels: ["rope_rows"]) }
         for (rows, cols) in [(1, 100), (37, 768)] {
-            out.append(Item(name: "swiglu \(rows)×\(cols)", op: .swiglu(rows: rows, cols: cols), budget: elementwise))
-            out.append(Item(name: "add \(rows)×\(cols)", op: .add(rows: rows, cols: cols), budget: elementwise))
+            out.append(Item(name: "swiglu \(rows)×\(cols)", op: .swiglu(rows: rows, cols: cols), budget: elementwise, kernels: ["swiglu"]))
+            out.append(Item(name: "add \(rows)×\(cols)", op: .add(rows: rows, cols: cols), budget: elementwise, kernels: ["add_in_place"]))
         }
-        out.append(Item(name: "gather rows [4, 0, 2, 2] of 5×100", op: .gather(rows: 5, cols: 100, pick: [4, 0, 2, 2]), budget: elementwise))
+        out.append(Item(name: "gather rows [4, 0, 2, 2] of 5×100", op: .gather(rows: 5, cols: 100, pick: [4, 0, 2, 2]), budget: elementwise,
+                        kernels: ["gather_rows"]))
+        // A copy: anything but the same bits is a bug, so the budget is exact.
+        out.append(Item(name: "store-KV 7 rows into scattered cells of 40 × 96", op: .storeKV(cacheCells: 40, kvDim: 96, cells: [39, 0, 17, 5, 6, 23, 1]),
+                        budget: 0, kernels: ["store_kv"]))
         let attention: [(String, AttentionScenario)] = [
             ("attention prompt 37 rows, 4/2 heads × 64", .prompt(rows: 37, heads: 4, kvHeads: 2, headDim: 64)),
             ("attention prompt 1 row, 8/8 heads × 48", .prompt(rows: 1, heads: 8, kvHeads: 8, headDim: 48)),
             ("attention decode over 333 cells, 6/1 heads × 64", .longDecode(context: 333, heads: 6, kvHeads: 1, headDim: 64)),
             ("attention 3 sequences sharing 20 cells, 4/2 × 32", .sharedPrompt(prompt: 20, sequences: 3, own: 4, heads: 4, kvHeads: 2, headDim: 32)),
         ]
-        out += attention.map { Item(name: "store-KV + " + $0.0, op: .attention($0.1), budget: Budget.openCLMatmul) }
+        out += attention.map { Item(name: "store-KV + " + $0.0, op: .attention($0.1), budget: Budget.openCLMatmul, kernels: ["store_kv", "attention_rows"]) }
         return out
     }
 
-    /// Runs every op check; `progress` hears each check's name before it runs. The attention
-    /// checks replace the backend's KV storage, so run this before loading a model onto it.
+    /// Every kernel the checks run on a backend with these settings (verify reports on the
+    /// backend it is given; the test that compares this with the program uses both settings).
+    static func kernels(halfGemm: Bool, matvecMaxRows: Int) -> Set<String> {
+        Set(items(halfGemm: halfGemm, matvecMaxRows: matvecMaxRows).flatMap(\.kernels)).union(directKernels)
+    }
+
+    /// The kernels checked outside the `Backend` protocol, by `dequantizeChecks` and `conversionChecks`.
+    static let directKernels: Set<String> = ["dequantize_rows", "dequantize_rows_half", "f32_to_f16", "f16_to_f32"]
+
+    /// Runs every op check; `progress` hears each check's name before it runs. The checks make
+    /// their own tensors and KV caches, so they can run on a backend that also holds a model.
     public static func run(on openCL: OpenCLBackend, seed: UInt64 = 0x11A3A, progress: ((String) -> Void)? = nil) throws -> [Check] {
         let reference = CPUBackend(mode: .reference, threads: 1)
         var checks: [Check] = []
@@ -79,21 +108,75 @@ public enum OpChecks {
             let s = seed &+ UInt64(i)
             checks.append(.nmse(item.name, try item.op.run(on: openCL, seed: s), try item.op.run(on: reference, seed: s), budget: item.budget))
         }
-        checks += try dequantizeChecks(on: openCL, seed: seed, progress: progress)
+        checks += try dequantizeChecks(on: openCL, reference: reference, seed: seed, progress: progress)
+        checks += try conversionChecks(on: openCL, seed: seed, progress: progress)
         return checks
     }
 
-    /// Every type decoded on the device against `Dequantize` (the GGUF reference decoder).
-    static func dequantizeChecks(on openCL: OpenCLBackend, seed: UInt64, progress: ((String) -> Void)?) throws -> [Check] {
-        try TensorType.allCases.map { type in
+    /// Every type decoded on the device, to F32 (`dequantize_rows`) and to F16 (`dequantize_rows_half`),
+    /// against `ReferenceOps.dequantizeRows` / `dequantizeRowsHalf`. Decoding is exact arithmetic
+    /// on the stored blocks, and F16 rounding is specified to the bit, so both must agree exactly.
+    static func dequantizeChecks(on openCL: OpenCLBackend, reference: CPUBackend, seed: UInt64, progress: ((String) -> Void)?) throws -> [Check] {
+        try TensorType.allCases.flatMap { type -> [Check] in
             let cols = awkwardWidth(type), rows = 67
-            let name = "dequantize \(type) \(rows)×\(cols)"
-            progress?(name)
             var rng = SeededRandom(seed: seed ^ UInt64(type.rawValue))
             let bytes = HostBytes(Quantize.run(type, rng.floats(rows * cols)))
-            let w = try openCL.upload(bytes.source(name: name, type: type, rows: rows, cols: cols))
-            let reference = bytes.bytes.withUnsafeBytes { Dequantize.toFloats(type, $0.baseAddress!, count: rows * cols) }
-            return .nmse(name, try openCL.dequantizedWeight(w), reference, budget: Budget.openCLElementwise)
+            let source = bytes.source(name: "dequantize \(type)", type: type, rows: rows, cols: cols)
+            let w = try openCL.upload(source), cpu = try reference.upload(source)
+
+            let name = "dequantize \(type) \(rows)×\(cols)"
+            progress?(name)
+            var expected = [Float](repeating: 0, count: rows * cols)
+            ReferenceOps.dequantizeRows(&expected, cpu, rows: 0..<rows)
+            let f32 = Check.nmse(name, try openCL.dequantizedWeight(w), expected, budget: Budget.openCLElementwise)
+
+            let halfName = "dequantize to F16 \(type) \(rows)×\(cols)"
+            progress?(halfName)
+            var expectedHalf = [UInt16](repeating: 0, count: rows * cols)
+            ReferenceOps.dequantizeRowsHalf(&expectedHalf, cpu, rows: 0..<rows)
+            let f16 = mismatches(halfName, try openCL.dequantizedWeightHalf(w), expectedHalf)
+            return [f32, f16]
         }
+    }
+
+    /// The F32 ↔ F16 conversions around HGEMM against `ReferenceOps.f32ToF16` / `f16ToF32`, bit
+    /// for bit. They use vstore_half_rte / vload_half, core OpenCL C, so they are checked on every
+    /// device, cl_khr_fp16 or not (without it HGEMM is off and they are simply unused).
+    static func conversionChecks(on openCL: OpenCLBackend, seed: UInt64, progress: ((String) -> Void)?) throws -> [Check] {
+        var rng = SeededRandom(seed: seed ^ 0xF16)
+        // Every magnitude from F16's subnormals to past its largest value, exact ties (1 + k/2048
+        // for odd k lies halfway between two halves), signed zeros, infinities and a NaN.
+        var values = (0..<4096).map { i -> Float in
+            let magnitude = Float(pow(2.0, Double(i % 48) - 30))
+            return (rng.floats(1)[0]) * magnitude
+        }
+        values += (0..<64).map { 1 + Float(2 * $0 + 1) / 2048 }
+        values += [0, -0.0, 65504, 65519, 65520, -70000, 0x1p-24, 0x1p-25, 0x1.8p-25, .infinity, -.infinity, .nan]
+        let toHalfName = "f32_to_f16 \(values.count) values"
+        progress?(toHalfName)
+        var expectedHalf = [UInt16](repeating: 0, count: values.count)
+        ReferenceOps.f32ToF16(&expectedHalf, values, count: values.count)
+        let toHalf = mismatches(toHalfName, try openCL.convertedToHalf(values), expectedHalf)
+
+        let halves = (0...UInt16.max).map { $0 }
+        let fromHalfName = "f16_to_f32 all \(halves.count) halves"
+        progress?(fromHalfName)
+        var expected = [Float](repeating: 0, count: halves.count)
+        ReferenceOps.f16ToF32(&expected, halves, count: halves.count)
+        let fromHalf = mismatches(fromHalfName, try openCL.convertedFromHalf(halves).map(\.bitPattern), expected.map(\.bitPattern),
+                                  isNaN: { Float(bitPattern: $0).isNaN })
+        return [toHalf, fromHalf]
+    }
+
+    /// An exact check: how many values differ (NaN matches any NaN: payloads are not specified).
+    static func mismatches<T: Equatable>(_ name: String, _ actual: [T], _ reference: [T], isNaN: (T) -> Bool) -> Check {
+        let count = actual.count == reference.count
+            ? zip(actual, reference).filter { a, r in a != r && !(isNaN(a) && isNaN(r)) }.count
+            : max(actual.count, reference.count)
+        return Check(name: name, metric: "mismatches", value: Double(count), budget: 0)
+    }
+
+    static func mismatches(_ name: String, _ actual: [UInt16], _ reference: [UInt16]) -> Check {
+        mismatches(name, actual, reference, isNaN: { $0 & 0x7C00 == 0x7C00 && $0 & 0x03FF != 0 })
     }
 }

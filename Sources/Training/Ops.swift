@@ -1,4 +1,5 @@
 import Foundation
+import LlamaCore
 
 /// Forward and backward of each op of the LLaMA block except attention and the linear layers
 /// (see `AttentionOp`, `Gemm`). Shapes: N rows (tokens), D width. Backward functions *add* into
@@ -162,12 +163,14 @@ public final class RopeTable<S: TrainScalar> {
         let pairs = headDim / 2
         cos = .allocate(capacity: max(1, positions * pairs))
         sin = .allocate(capacity: max(1, positions * pairs))
+        // Inference's angles (LlamaCore's one formula; scale and factor 1 leave it exact). They are
+        // Float, so Double runs keep the same angles as Float runs and as `llamacl eval`.
+        let rope = RopeParams(base: base, dims: headDim, style: .normal)
         for p in 0..<positions {
             for i in 0..<pairs {
-                let theta = Double(p) * Foundation.pow(Double(base), -2 * Double(i) / Double(headDim))
-                // Through Float first: inference rounds the same way, and Double runs keep the same angles.
-                cos[p * pairs + i] = S(Float(Foundation.cos(theta)))
-                sin[p * pairs + i] = S(Float(Foundation.sin(theta)))
+                let (c, s) = rope.angle(position: p, pair: i)
+                cos[p * pairs + i] = S(c)
+                sin[p * pairs + i] = S(s)
             }
         }
     }

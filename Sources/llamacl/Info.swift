@@ -12,6 +12,8 @@ struct Info: ParsableCommand {
 
     func run() throws {
         let f = try GGUFFile(path: model.model)
+        // Vocab-only files have no model config, but special ids outside the vocabulary are refused.
+        try ModelConfig.validateSpecialTokens(in: f)
         let config = try? ModelConfig(gguf: f)
         var typeCounts: [String: Int] = [:]
         for t in f.tensors { typeCounts[t.type.description, default: 0] += 1 }

@@ -51,6 +51,21 @@ final class ModelValidationTests: XCTestCase {
         try assertModelError({ $0.set("general.architecture", "gpt-neox") }, contains: "gpt-neox")
     }
 
+    /// A BOS or EOS id outside the vocabulary is refused at load with the key named, as the
+    /// tokenizer refuses it (generation would otherwise embed a token no row exists for).
+    func testSpecialTokenOutsideVocabulary() throws {
+        for key in ["tokenizer.ggml.bos_token_id", "tokenizer.ggml.eos_token_id"] {
+            try assertModelError({ $0.set(key, uint32: 600) }, contains: key)
+            var w = try writer()
+            w.set(key, uint32: 600)
+            XCTAssertThrowsError(try load(w)) { XCTAssertEqual($0 as? ModelError, .specialTokenOutOfRange(key: key, id: 600, vocabSize: 600)) }
+            w.set(key, .int32(-1))
+            XCTAssertThrowsError(try load(w)) { XCTAssertEqual($0 as? ModelError, .specialTokenOutOfRange(key: key, id: -1, vocabSize: 600)) }
+            w.set(key, uint32: 599)
+            XCTAssertNoThrow(try load(w), "the last token is a valid id")
+        }
+    }
+
     func testMissingAndMisshapenTensors() throws {
         // More layers than tensors: blk.2 is missing.
         try assertModelError({ $0.set("llama.block_count", uint32: 3) }, contains: "blk.2.attn_norm.weight")

@@ -38,6 +38,30 @@ final class RuntimeErrorTests: XCTestCase {
         }
     }
 
+    /// The KV cache lives on the device, so it is checked against the device's memory (the
+    /// ledger, or the injected limit), not the host's: a typed error naming the cache cells.
+    func testKVCacheLargerThanDeviceMemory() throws {
+        _ = try openCL()
+        let small = try makeOpenCL(.init(memoryLimit: 8 << 20))
+        // 2 × 8 buffers of 4096 cells × 64 floats: 1 MiB each, 16 MiB in all
+        XCTAssertThrowsError(try small.makeKVCache(layers: 8, cells: 4096, kvDim: 64)) { error in
+            guard case OpenCLError.insufficientMemory = error else { return XCTFail("got \(error)") }
+            XCTAssertTrue("\(error)".contains("4096 cache cells"), "\(error)")
+        }
+        XCTAssertEqual(small.ledger.used, 16, "nothing allocated but the placeholder")
+        // one buffer past the largest allocation, and a size that overflows Int
+        for cells in [(8 << 20) / 256 + 1, Int.max] {
+            XCTAssertThrowsError(try small.makeKVCache(layers: 1, cells: cells, kvDim: 64)) { error in
+                guard case OpenCLError.allocationTooLarge = error else { return XCTFail("got \(error)") }
+            }
+        }
+        let cache = try small.makeKVCache(layers: 2, cells: 64, kvDim: 64)
+        XCTAssertEqual(cache.cells, 64)
+        XCTAssertEqual(small.ledger.used, 16 + 4 * 64 * 64 * 4)
+        // a cache belongs to its backend's context
+        XCTAssertThrowsError(try openCL().readKV(cache, layer: 0))
+    }
+
     func testBadDeviceSelection() throws {
         _ = try openCL()
         for selector in ["99", "-1", "no-such-device-anywhere"] {
