@@ -48,7 +48,10 @@ enum CLI {
     struct Missing: Error, CustomStringConvertible { let description: String }
 
     @discardableResult
-    static func run(_ arguments: [String], timeout: TimeInterval = 60, file: StaticString = #filePath, line: UInt = #line) throws -> CLIRun {
+    /// `launcher` runs the binary through another program (e.g. `taskset -c 0`); `environment`
+    /// adds variables to this process's.
+    static func run(_ arguments: [String], timeout: TimeInterval = 60, launcher: [String] = [], environment: [String: String] = [:],
+                    file: StaticString = #filePath, line: UInt = #line) throws -> CLIRun {
         guard FileManager.default.isExecutableFile(atPath: binary.path) else {
             let message = "llamacl binary not found at \(binary.path): run `swift build --build-tests` (or set LLAMACL_BINARY)"
             XCTFail(message, file: file, line: line)
@@ -62,8 +65,14 @@ enum CLI {
         let out = try FileHandle(forWritingTo: outURL), err = try FileHandle(forWritingTo: errURL)
 
         let process = Process()
-        process.executableURL = binary
-        process.arguments = arguments
+        if let program = launcher.first {
+            process.executableURL = URL(fileURLWithPath: program)
+            process.arguments = Array(launcher.dropFirst()) + [binary.path] + arguments
+        } else {
+            process.executableURL = binary
+            process.arguments = arguments
+        }
+        if !environment.isEmpty { process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new } }
         process.standardOutput = out
         process.standardError = err
         process.standardInput = FileHandle.nullDevice

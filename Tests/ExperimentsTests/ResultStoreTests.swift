@@ -157,10 +157,14 @@ final class ResultStoreTests: XCTestCase {
             try store.writeSummary()
             shardDirectories.append(dir)
         }
-        let merged = try ResultStore.merge(shardDirectories: shardDirectories, into: directory.appendingPathComponent("merged"))
+        var merged = try ResultStore.merge(shardDirectories: shardDirectories, into: directory.appendingPathComponent("merged"))
+        // Equal but for the environment (host, threads, command, time), which records the merge itself.
+        XCTAssertNotNil(merged.provenance.environment)
+        merged.provenance.environment = nil
         XCTAssertEqual(try merged.jsonData(), try expected.jsonData())
-        XCTAssertEqual(try Data(contentsOf: directory.appendingPathComponent("merged/summary.json")),
-                       try Data(contentsOf: directory.appendingPathComponent("whole/summary.json")))
+        var written = try JSONDecoder().decode(Summary.self, from: Data(contentsOf: directory.appendingPathComponent("merged/summary.json")))
+        written.provenance.environment = nil
+        XCTAssertEqual(try written.jsonData(), try Data(contentsOf: directory.appendingPathComponent("whole/summary.json")))
         XCTAssertEqual(try ResultStore.loadSamples(path: directory.appendingPathComponent("merged/samples.jsonl").path).samples, all)
         XCTAssertNil(try ResultStore.readParameters(in: directory.appendingPathComponent("merged")).shard)
     }

@@ -95,7 +95,8 @@ earlier_arrays() {
   local jobs=$1/slurm/jobs.txt deps="" id active i
   [ -f "$jobs" ] || return 0
   [ $dry_run -eq 0 ] || return 0
-  local wanted=" $(expand_indices "$2") "
+  local wanted
+  wanted=" $(expand_indices "$2") "
   for id in $(grep -o 'array=[0-9]*' "$jobs" | cut -d= -f2 | sort -un); do
     active=$(squeue -h -r -j "$id" -o %K 2>/dev/null | tr '\n' ' ' || true)
     [ -n "${active// /}" ] || continue
@@ -112,7 +113,7 @@ earlier_arrays() {
 # check_same_run OUT KIND DESCRIPTION: the first submission records what the run is; later ones
 # (resubmissions of failed indices) must describe the same run unless --force.
 check_same_run() {
-  local out=$1 kind=$2 desc=$3 f=$1/slurm/$2.run
+  local out=$1 desc=$3 f=$1/slurm/$2.run
   if [ -f "$f" ]; then
     if [ "$(cat "$f")" != "$desc" ]; then
       [ $force -eq 1 ] || die "$out was submitted before with other settings:
