@@ -20,6 +20,6 @@ final class VersionTests: XCTestCase {
         guard (try? git.run()) != nil else { return }
         git.waitUntilExit()
         let head = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-        if git.terminationStatus == 0, !head.isEmpty { XCTAssertTrue(version.contains("+\(head)"), "\(version) vs HEAD \(head)") }
+        if git.terminationStatus == 0, !head.isEmpty { XCTAssertTrue(version.contains("+\(head)"), "\(version) vs HEAD \(head): the binary was built from another revision (rebuild before testing)") }
     }
 }
