@@ -1,6 +1,5 @@
 import LlamaCore
 import Foundation
-import LlamaCore
 
 /// Everything about a run except the model's shape and the data.
 public struct TrainingSettings: Equatable, Codable, Sendable {

@@ -4,7 +4,6 @@ import Dispatch
 import Experiments
 import Foundation
 import GGUF
-import LlamaCore
 import Training
 
 struct Train: ParsableCommand {
@@ -67,7 +66,7 @@ struct Train: ParsableCommand {
         settings.minLearningRateRatio = minLrRatio; settings.optimizer.weightDecay = weightDecay; settings.clipNorm = clip
         settings.seed = seed; settings.initStd = initStd; settings.evalEvery = evalEvery
         settings.threads = threads ?? AvailableCPUs.count
-        try settings.validate()
+        try settings.validate()   // before the data is built
         // Fail before training, not after, when the checkpoint or log cannot be written.
         let outDirectory = URL(fileURLWithPath: out).deletingLastPathComponent().path
         guard FileManager.default.isWritableFile(atPath: outDirectory) else {
@@ -80,45 +79,42 @@ struct Train: ParsableCommand {
         let length = data.source.length
         let config = ModelConfig.training(dim: dim, layers: layers, heads: heads, kvHeads: kvHeads, ffnDim: ffn,
                                           vocabSize: data.vocabulary.count, contextLength: length, ropeBase: ropeBase, tiedOutput: !untied)
-        let trainer = try Trainer(config: config, settings: settings, source: data.source, heldOut: data.heldOut)
-
-        let live = LiveLine(total: trainer.steps)
-        if !json {
-            stderrLine("training \(config.parameterCount) parameters (dim \(dim), \(layers) layers, \(heads)/\(config.kvHeads) heads, ffn \(config.ffnDim), vocab \(config.vocabSize), context \(length)) on \(data.name): \(trainer.steps) steps of \(batch)×\(length) tokens, \(data.trainingItems) training / \(data.heldOutItems) held-out items, \(settings.threads) threads")
-        }
+        var live: LiveLine?
         let stop = StopFlag()
         let signals = stop.watchInterrupt()
         defer { signals.cancel(); signal(SIGINT, SIG_DFL) }
-        try trainer.run(report: { record in
-            if let f = logFile, record.step % logEvery == 0 || record.heldOutLoss != nil || record.step == record.steps {
-                try f.write(contentsOf: Data((try jsonLine(logObject(record)) + "\n").utf8))
-            }
-            live.update(record)
-        }, shouldStop: { stop.isSet })
-        live.finish()
-
-        let last = trainer.records.last
-        let heldOutLoss = try last?.heldOutLoss ?? trainer.heldOutLoss()
-        // With data and seed, `items` lets best-of-n rebuild the training problems and keep them out of its evaluation.
-        let provenance = TrainingProvenance(data: data.name, steps: trainer.records.count, tokens: last?.tokens ?? 0, seed: seed,
-                                            items: data.trainingItems, batch: batch, learningRate: lr, lossScope: loss.rawValue,
-                                            engine: "llamacl \(LlamaCL.version)", finalLoss: last?.loss, heldOutLoss: heldOutLoss)
-        try Checkpoint.write(params: trainer.model.params, vocabulary: data.vocabulary, type: TensorType(name: type)!,
-                             name: "llamacl-\(data.name)-d\(dim)-l\(layers)", training: provenance.metadata, to: out)
+        let outcome = try TrainingRun.run(
+            config: config, settings: settings, data: data, lossScope: loss, checkpoint: out, type: TensorType(name: type)!,
+            name: "llamacl-\(data.name)-d\(dim)-l\(layers)", engine: "llamacl \(LlamaCL.version)",
+            onStart: { trainer in
+                live = LiveLine(total: trainer.steps)
+                if !json {
+                    stderrLine("training \(config.parameterCount) parameters (dim \(dim), \(layers) layers, \(heads)/\(config.kvHeads) heads, ffn \(config.ffnDim), vocab \(config.vocabSize), context \(length)) on \(data.name): \(trainer.steps) steps of \(batch)×\(length) tokens, \(data.trainingItems) training / \(data.heldOutItems) held-out items, \(settings.threads) threads")
+                }
+            },
+            report: { record in
+                if let f = logFile, record.step % logEvery == 0 || record.heldOutLoss != nil || record.step == record.steps {
+                    try f.write(contentsOf: Data((try jsonLine(logObject(record)) + "\n").utf8))
+                }
+                live?.update(record)
+            },
+            shouldStop: { stop.isSet })
+        live?.finish()
+        let last = outcome.last, heldOutLoss = outcome.heldOutLoss
 
         let seconds = last?.seconds ?? 0
         let summary: [String: Any] = [
-            "out": out, "steps": trainer.records.count, "planned_steps": trainer.steps, "tokens": last?.tokens ?? 0,
+            "out": out, "steps": outcome.records.count, "planned_steps": outcome.plannedSteps, "tokens": last?.tokens ?? 0,
             "loss": last?.loss ?? NSNull(), "held_out_loss": heldOutLoss ?? NSNull(), "seconds": seconds,
             "tokens_per_second": last?.tokensPerSecond ?? 0, "parameters": config.parameterCount, "vocab": config.vocabSize,
-            "data": data.name, "stopped_early": trainer.records.count < trainer.steps,
+            "data": data.name, "stopped_early": outcome.stoppedEarly,
         ]
         if json {
             print(try jsonLine(summary))
         } else {
             let lossText = last.map { String(format: "%.4f", $0.loss) } ?? "-"
             let heldText = heldOutLoss.map { String(format: "%.4f", $0) } ?? "-"
-            print("trained \(trainer.records.count)/\(trainer.steps) steps, \(last?.tokens ?? 0) tokens in \(String(format: "%.1f", seconds)) s (\(Int(last?.tokensPerSecond ?? 0)) tokens/s): loss \(lossText), held-out \(heldText) → \(out)")
+            print("trained \(outcome.records.count)/\(outcome.plannedSteps) steps, \(last?.tokens ?? 0) tokens in \(String(format: "%.1f", seconds)) s (\(Int(last?.tokensPerSecond ?? 0)) tokens/s): loss \(lossText), held-out \(heldText) → \(out)")
         }
     }
 

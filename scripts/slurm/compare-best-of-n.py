@@ -3,8 +3,8 @@
 
 Usage: compare-best-of-n.py RUN_A RUN_B
 
-summary.json must match everywhere except timing and machine fields (seconds,
-tokens_per_second, device, threads, host, wall time, ...); floats are compared to 1e-9
+summary.json must match everywhere except timing, machine and invocation fields (seconds,
+tokens_per_second, device, threads, host, provenance.environment with the command line, ...); floats are compared to 1e-9
 relative. samples.jsonl must hold the same (problem, sample) pairs, each once, with identical
 tokens, text, answer and correct. Exits 0 when equal, 1 with the differences otherwise.
 """
@@ -13,7 +13,8 @@ import math
 import sys
 
 IGNORED = {
-    "seconds", "tokens_per_second", "device", "threads", "host", "hostname", "wall",
+    "environment",  # provenance of the invocation: command line, host, start time, threads
+    "command", "seconds", "tokens_per_second", "device", "threads", "host", "hostname", "wall",
     "wall_seconds", "wall_time", "elapsed", "time", "date", "started", "finished",
     "start_time", "end_time", "timestamp",
 }

@@ -13,7 +13,7 @@
 # Checks: (a) the built-in model's best-of-N run unsharded, directly; (b) the same as a 4-shard
 # array + dependent merge equals it; (c) a shard made to fail (its output path blocked by a
 # file): that element fails, the merge never runs, `llamacl best-of-n merge` refuses the
-# incomplete set, and resubmitting index 2 alone plus a new merge completes a run equal to (a);
+# incomplete set (and merges it with --allow-partial, marked partial), and resubmitting index 2 alone plus a new merge completes a run equal to (a);
 # (d) a 5-run scaling sweep with its dependent fit. Prints PASS/FAIL per check and a closing
 # "slurm: N passed, M failed" line; exits non-zero on any failure. The cluster is always stopped.
 set -euo pipefail
@@ -197,6 +197,13 @@ if $B --out "$WORK/c-merge-missing" "$OUT"/shards/{0,1,3} > "$WORK/c-merge-missi
   fail "c: llamacl best-of-n merge accepted shards 0,1,3 of 4 (index 2 missing) with exit 0: $(grep -m1 'problems' "$WORK/c-merge-missing.log")"
 else
   pass "c: llamacl best-of-n merge refuses shards 0,1,3 of 4 ($(tail -n 1 "$WORK/c-merge-missing.log"))"
+fi
+if $B --out "$WORK/c-merge-partial" --allow-partial "$OUT"/shards/{0,1,3} > "$WORK/c-merge-partial.log" 2>&1 \
+   && python3 -c 'import json,sys; sys.exit(0 if json.load(open(sys.argv[1])).get("partial") else 1)' \
+        "$WORK/c-merge-partial/summary.json"; then
+  pass "c: llamacl best-of-n merge --allow-partial merges shards 0,1,3 and marks the summary partial"
+else
+  tail -n 3 "$WORK/c-merge-partial.log"; fail "c: merge --allow-partial of shards 0,1,3 failed or is not marked partial"
 fi
 # A complete set of 4 shards (from (b)) in which shard 1 lost its last sample line.
 P=$WORK/bon/shards
