@@ -25,6 +25,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-atomics", from: "1.2.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.0"),
     ],
     targets: [
         .target(name: "GGUF", swiftSettings: optimize),
@@ -56,7 +57,8 @@ let package = Package(
             ]),
         // Experiments as library calls: tasks and verifiers, best-of-N runs, statistics and fits,
         // result files, reports and plots. Built on Generation's one decoding loop.
-        .target(name: "Experiments", dependencies: ["Generation", "LlamaCore", "Tokenizers", "GGUF", "CPUBackend"]),
+        .target(name: "Experiments", dependencies: ["Generation", "LlamaCore", "Tokenizers", "GGUF", "CPUBackend",
+                                                  .product(name: "Crypto", package: "swift-crypto")]),
         // Training tiny LLaMA-architecture models on the CPU; checkpoints are GGUF.
         .target(name: "Training", dependencies: ["GGUF", "LlamaCore", "Experiments"], swiftSettings: optimize),
         .target(name: "TestSupport", dependencies: ["GGUF"], path: "Tests/TestSupport"),

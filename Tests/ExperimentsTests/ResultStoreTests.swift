@@ -255,39 +255,36 @@ final class ShardSpecTests: XCTestCase {
     }
 }
 
-final class SHA256Tests: XCTestCase {
+final class FileHashTests: XCTestCase {
     func testKnownVectors() {
-        XCTAssertEqual(SHA256.hash(Data()), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
-        XCTAssertEqual(SHA256.hash(Data("abc".utf8)), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
-        XCTAssertEqual(SHA256.hash(Data("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq".utf8)),
-                       "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1")
-        XCTAssertEqual(SHA256.hash(Data(repeating: 0x61, count: 1_000_000)),
+        XCTAssertEqual(FileHash.sha256(Data()), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
+        XCTAssertEqual(FileHash.sha256(Data("abc".utf8)), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        XCTAssertEqual(FileHash.sha256(Data(repeating: 0x61, count: 1_000_000)),
                        "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0")
     }
 
-    func testStreamingInAnyChunksMatchesOneShot() {
-        var rng = SeededRandom(seed: 2)
-        let bytes = (0..<1000).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
-        for length in [0, 1, 55, 56, 63, 64, 65, 119, 120, 128, 1000] {
-            let data = Data(bytes.prefix(length))
-            var chunked = SHA256()
-            var offset = 0
-            while offset < length {
-                let step = min(1 + rng.nextInt(below: 70), length - offset)
-                if step % 2 == 0 { chunked.update(data[offset..<offset + step]) } else { chunked.update(Array(bytes[offset..<offset + step])) }
-                offset += step
-            }
-            XCTAssertEqual(SHA256.hex(chunked.finalize()), SHA256.hash(data), "length \(length)")
-        }
-    }
-
-    func testFileHash() throws {
+    /// A file is hashed once per version: the cache answers while (path, size, mtime) hold, and
+    /// a changed file is hashed again.
+    func testFileHashIsCachedUntilTheFileChanges() throws {
         let dir = try Fixtures.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
+        let cacheFile = dir.appendingPathComponent("hashes.json")
+        setenv("LLAMACL_HASH_CACHE", cacheFile.path, 1)
+        defer { unsetenv("LLAMACL_HASH_CACHE") }
         let url = dir.appendingPathComponent("model.bin")
         let data = Data((0..<3_000_000).map { UInt8(truncatingIfNeeded: $0 &* 31) })
         try data.write(to: url)
-        XCTAssertEqual(try SHA256.hash(fileAt: url.path), SHA256.hash(data))
-        XCTAssertThrowsError(try SHA256.hash(fileAt: dir.appendingPathComponent("missing").path))
+        XCTAssertEqual(try FileHash.sha256(fileAt: url.path), FileHash.sha256(data))
+        XCTAssertTrue(try String(contentsOf: cacheFile, encoding: .utf8).contains(FileHash.sha256(data)))
+        // A forged cache entry for the same (path, size, mtime) is believed: proof the file was not rehashed.
+        var cache = try JSONDecoder().decode(FileHash.Cache.self, from: Data(contentsOf: cacheFile))
+        let key = try FileHash.CacheKey(path: url.path)
+        cache.entries[key.path]?.sha256 = "cached"
+        try JSONEncoder().encode(cache).write(to: cacheFile)
+        XCTAssertEqual(try FileHash.sha256(fileAt: url.path), "cached")
+        // Changing the file (size and mtime) makes it hash again.
+        try (data + Data([1])).write(to: url)
+        XCTAssertEqual(try FileHash.sha256(fileAt: url.path), FileHash.sha256(data + Data([1])))
+        XCTAssertThrowsError(try FileHash.sha256(fileAt: dir.appendingPathComponent("missing").path))
     }
 }

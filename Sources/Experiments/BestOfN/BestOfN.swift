@@ -79,7 +79,7 @@ public enum BestOfN {
         let shape = ModelShape(parameters: gguf.tensors.reduce(0) { $0 + $1.elementCount }, layers: c.layers, attentionWidth: c.qDim)
         let parameters = RunParameters(
             task: task.name, problems: options.problems, n: options.n, ks: options.ks, maxTokens: options.maxTokens, seed: options.seed,
-            sampler: options.recordedSampler, model: ModelIdentity(path: modelPath, sha256: try SHA256.hash(fileAt: modelPath), shape: shape),
+            sampler: options.recordedSampler, model: ModelIdentity(path: modelPath, sha256: try FileHash.sha256(fileAt: modelPath), shape: shape),
             engineVersion: engineVersion, backend: model.backendName, device: model.deviceName, shard: options.shard, environment: environment)
         try parameters.validate()
         let store = try ResultStore(directory: out, parameters: parameters)

@@ -3,7 +3,7 @@ import Foundation
 /// The model a run used. The hash identifies it; the path is only a note of where it was.
 public struct ModelIdentity: Codable, Equatable, Sendable {
     public var path: String
-    /// Lower-case hex SHA-256 of the file (`SHA256.hash(fileAt:)`).
+    /// Lower-case hex SHA-256 of the file (`FileHash.sha256(fileAt:)`).
     public var sha256: String
     /// Dimensions for FLOPs accounting, when known.
     public var shape: ModelShape?

@@ -50,7 +50,7 @@ public struct JSONLTask: ExperimentTask {
         }
         guard let text = String(data: data, encoding: .utf8) else { throw ExperimentError.invalidUTF8(path: path) }
         // Part of the task's name, so a run cannot be resumed or merged against an edited file.
-        contentHash = String(SHA256.hash(data).prefix(12))
+        contentHash = String(FileHash.sha256(data).prefix(12))
         records = try Self.parse(text, path: path)
         guard !records.isEmpty else { throw ExperimentError.emptyFile(path: path) }
     }
