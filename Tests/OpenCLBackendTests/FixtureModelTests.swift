@@ -58,7 +58,7 @@ final class FixtureModelTests: XCTestCase {
         var logits = try model.forward(.prompt(ref.prompt_tokens)).last!
         var out: [Int] = []
         for _ in ref.greedy_tokens.indices {
-            let next = logits.indices.max { logits[$0] < logits[$1] }!
+            let next = argmax(logits)
             out.append(next)
             logits = try model.forward([BatchEntry(token: next, position: ref.prompt_tokens.count + out.count - 1, wantsLogits: true)])[0]
         }

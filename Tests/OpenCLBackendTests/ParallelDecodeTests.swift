@@ -18,7 +18,7 @@ final class ParallelDecodeTests: XCTestCase {
             let batch = (0..<3).map { BatchEntry(token: tokens[$0], position: prompt.count + step, sequence: $0, wantsLogits: true) }
             logits = try model.forward(batch)
             all += logits
-            tokens = logits.map { row in row.indices.max { row[$0] < row[$1] }! }
+            tokens = logits.map { argmax($0) }
         }
         return all
     }

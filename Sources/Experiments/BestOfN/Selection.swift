@@ -35,9 +35,9 @@ public let exactVerifierScore: SampleScore = { $0.correct ? 1 : 0 }
 public func select(_ rule: SelectionRule, from samples: [Sample], score: SampleScore = exactVerifierScore) -> Sample? {
     let ordered = samples.sorted { $0.index < $1.index }
     switch rule {
-    case .meanLogprob: return argmax(ordered) { $0.meanLogprob }
-    case .totalLogprob: return argmax(ordered) { $0.logprob }
-    case .verifier: return argmax(ordered, score)
+    case .meanLogprob: return highestScoring(ordered) { $0.meanLogprob }
+    case .totalLogprob: return highestScoring(ordered) { $0.logprob }
+    case .verifier: return highestScoring(ordered, score)
     case .oracle: return ordered.first(where: \.correct) ?? ordered.first
     case .majorityVote: return vote(ordered) { _ in 1 }
     case .weightedVote: return vote(ordered) { exp($0.meanLogprob) }
@@ -45,7 +45,7 @@ public func select(_ rule: SelectionRule, from samples: [Sample], score: SampleS
 }
 
 /// First sample with the largest key; NaN counts as the lowest value.
-private func argmax(_ ordered: [Sample], _ key: (Sample) -> Double) -> Sample? {
+private func highestScoring(_ ordered: [Sample], _ key: (Sample) -> Double) -> Sample? {
     var best: Sample?
     var bestKey = -Double.infinity
     for s in ordered {
