@@ -77,6 +77,10 @@ final class ArithmeticTaskTests: XCTestCase {
         XCTAssertTrue(task.isCorrect(extracted: "998,001", problem: big))
         XCTAssertFalse(task.isCorrect(extracted: "99,8001", problem: big))
         XCTAssertEqual(task.extractAnswer(from: "12,34"), "12")
+        // A decimal is not an integer answer: no "-23" out of "-23.5", nor "5" out of its fraction.
+        XCTAssertNil(task.extractAnswer(from: " -23.5"))
+        XCTAssertEqual(task.extractAnswer(from: "23.5 or rather 7"), "7")
+        XCTAssertEqual(task.extractAnswer(from: "It is 23.\n"), "23")
         XCTAssertEqual(AnswerText.canonicalInteger("-0"), "0")
         XCTAssertEqual(AnswerText.canonicalInteger("123456789012345678901234567890"), "123456789012345678901234567890")
         XCTAssertNil(AnswerText.canonicalInteger("+"))

@@ -58,7 +58,10 @@ public struct ArithmeticTask: ExperimentTask {
 
     // An optionally signed integer, with or without thousands separators ("998,001");
     // "−" (U+2212) counts as a minus sign.
-    private static let integerPattern = try! NSRegularExpression(pattern: "[-+\u{2212}]?(?:[0-9]{1,3}(?:,[0-9]{3})+(?![0-9])|[0-9]+)")
+    /// An integer standing alone: not a piece of a decimal ("-23.5" gives no answer rather than
+    /// "-23") or of a longer digit run; thousands separators allowed ("1,234").
+    private static let integerPattern = try! NSRegularExpression(
+        pattern: "(?<![0-9.])[-+\u{2212}]?(?:[0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)(?![0-9]|\\.[0-9])")
 
     public func extractAnswer(from generated: String) -> String? {
         AnswerText.firstMatch(Self.integerPattern, in: generated)
