@@ -123,3 +123,14 @@ public struct ChatTemplate: Equatable, Sendable {
         return String(scalars)
     }
 }
+
+extension ChatTemplate {
+    /// The conversation as prompt tokens: rendered, then tokenized with special tokens parsed
+    /// and the tokenizer's BOS added. Templates that spell out BOS themselves (Llama 3's
+    /// `<|begin_of_text|>`) would otherwise get a second one, so a doubled BOS is dropped.
+    public func encode(_ messages: [ChatMessage], with tokenizer: any Tokenizer, addGenerationPrompt: Bool = true) throws -> [Int] {
+        var ids = try tokenizer.encode(render(messages, addGenerationPrompt: addGenerationPrompt), addSpecial: true, parseSpecial: true)
+        if ids.count >= 2, let bos = tokenizer.bos, ids[0] == bos, ids[1] == bos { ids.removeFirst() }
+        return ids
+    }
+}

@@ -44,15 +44,13 @@ struct Generate: ParsableCommand {
     func run() throws {
         let (gguf, lm) = try backend.load(model.model)
         let tokenizer = try loadTokenizer(from: gguf)
-        var ids: [Int]
+        let ids: [Int]
         if chat {
             let template = try ChatTemplate(gguf: gguf)
             var messages: [ChatMessage] = []
             if let system { messages.append(ChatMessage(role: "system", content: system)) }
             messages.append(ChatMessage(role: "user", content: prompt))
-            ids = try tokenizer.encode(try template.render(messages, addGenerationPrompt: true), addSpecial: true, parseSpecial: true)
-            // Templates that spell out BOS themselves would otherwise get a second one.
-            if ids.count >= 2, let bos = tokenizer.bos, ids[0] == bos, ids[1] == bos { ids.removeFirst() }
+            ids = try template.encode(messages, with: tokenizer)
         } else {
             ids = try tokenizer.encode(prompt, addSpecial: true, parseSpecial: special)
         }
