@@ -14,6 +14,8 @@
 #define TYPE_Q5_0 6
 #define TYPE_Q5_1 7
 #define TYPE_Q8_0 8
+#define TYPE_Q2_K 10
+#define TYPE_Q3_K 11
 #define TYPE_Q4_K 12
 #define TYPE_Q5_K 13
 #define TYPE_Q6_K 14
@@ -64,6 +66,24 @@ inline float weight_at(int type, weight_row row, int i) {
     case TYPE_Q8_0: {           // { half d; char qs[32] }
         weight_row b = row + (i / 32) * 34;
         return (float)((char)b[2 + i % 32]) * load_half(b, 0);
+    }
+    case TYPE_Q2_K: {           // { uchar scales[16]; uchar qs[64]; half d, dmin }: scale byte = min << 4 | scale
+        weight_row b = row + (i / 256) * 84;
+        int j = i % 256, h = j / 128, k = (j % 128) / 32, l = j % 32;
+        int sc = b[8 * h + 2 * k + l / 16];
+        float dl = load_half(b, 80) * (float)(sc & 0xF), ml = load_half(b, 82) * (float)(sc >> 4);
+        int q = (b[16 + 32 * h + l] >> (2 * k)) & 3;
+        return dl * (float)q - ml;
+    }
+    case TYPE_Q3_K: {           // { uchar hmask[32]; uchar qs[64]; uchar scales[12]; half d }
+        weight_row b = row + (i / 256) * 110;
+        int j = i % 256, h = j / 128, k = (j % 128) / 32, l = j % 32, s = 8 * h + 2 * k + l / 16;
+        int low = s < 8 ? (b[96 + s] & 0xF) : (b[96 + s - 8] >> 4);
+        int high = (b[104 + s % 4] >> (2 * (s / 4))) & 3;
+        float dl = load_half(b, 108) * (float)((low | (high << 4)) - 32);
+        int q = (b[32 + 32 * h + l] >> (2 * k)) & 3;
+        int hbit = (b[l] >> (4 * h + k)) & 1;
+        return dl * (float)(q - (hbit ? 0 : 4));
     }
     case TYPE_Q4_K:             // { half d, dmin; uchar scales[12]; uchar qs[128] }
     case TYPE_Q5_K: {           // { half d, dmin; uchar scales[12]; uchar qh[32]; uchar qs[128] }

@@ -4,7 +4,7 @@
 llama.cpp. Regenerate with `python3 scripts/make-quant-fixtures.py` (deterministic for a given
 gguf-py / numpy version).
 
-For every type T in F16, BF16, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q4_K, Q5_K, Q6_K the file holds:
+For every type T in F16, BF16, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q4_K, Q5_K, Q6_K, Q2_K, Q3_K the file holds:
   T.random, T.random.expected      blocks of random bytes (with valid, finite f16 scales) and
                                    gguf-py's dequantization of them, as F32
 and, where gguf-py can quantize T (all but the K-quants):
@@ -54,6 +54,11 @@ def random_blocks(qtype):
         b[0, 0:2] = np.array([0.0], dtype=np.float16).view(np.uint8)  # a zero super-scale
     elif qtype == Q.Q6_K:
         b[:, 208:210] = random_halves(n)
+    elif qtype == Q.Q2_K:
+        b[:, 80:82] = random_halves(n, signed=False)  # d
+        b[:, 82:84] = random_halves(n, signed=False)  # dmin
+    elif qtype == Q.Q3_K:
+        b[:, 108:110] = random_halves(n)
     return b.reshape(ROWS, -1)
 
 
@@ -122,7 +127,8 @@ def main():
     w.add_string("reference.gguf_py_version", getattr(sys.modules["gguf"], "__version__", "unknown"))
     w.add_string("reference.numpy_version", np.__version__)
 
-    types = [Q.F16, Q.BF16, Q.Q4_0, Q.Q4_1, Q.Q5_0, Q.Q5_1, Q.Q8_0, Q.Q4_K, Q.Q5_K, Q.Q6_K]
+    # Q2_K and Q3_K last, so that the random streams of the older tensors stay as they were.
+    types = [Q.F16, Q.BF16, Q.Q4_0, Q.Q4_1, Q.Q5_0, Q.Q5_1, Q.Q8_0, Q.Q4_K, Q.Q5_K, Q.Q6_K, Q.Q2_K, Q.Q3_K]
     for qtype in types:
         n = name(qtype)
         # Random bytes → gguf-py dequantization.
@@ -139,7 +145,7 @@ def main():
         w.add_tensor(f"{n}.random.expected", expected)
 
         # Seeded floats → gguf-py quantization, where gguf-py has a quantizer.
-        if qtype in (Q.Q4_K, Q.Q5_K, Q.Q6_K):
+        if qtype in (Q.Q2_K, Q.Q3_K, Q.Q4_K, Q.Q5_K, Q.Q6_K):
             try:
                 quants.quantize(np.zeros((1, 256), dtype=np.float32), qtype)
                 print(f"note: gguf-py can now quantize {n}; consider adding it", file=sys.stderr)

@@ -5,8 +5,8 @@ import LlamaCore
 
 /// The CPU backend. `.reference` runs the plain loops of `ReferenceOps` (the oracle);
 /// `.fast` runs the same math with SIMD and threads (`FastOps`), tested against the reference;
-/// `.quantized` is `.fast` with activations rounded to 8 bits per block for Q4_0, Q8_0, Q4_K and
-/// Q6_K weights (integer dot products, llama.cpp's numerics), tested against llama.cpp's logits.
+/// `.quantized` is `.fast` with activations rounded to 8 bits per block for Q4_0, Q4_1, Q5_0,
+/// Q5_1, Q8_0, Q4_K, Q5_K and Q6_K weights (integer dot products, llama.cpp's numerics), tested against llama.cpp's logits.
 public final class CPUBackend: Backend {
     public enum Mode: String, Sendable, CaseIterable { case reference, fast, quantized }
 

@@ -4,18 +4,20 @@ import GGUF
 import LlamaCore
 
 /// Matrix products with activations rounded to 8 bits per block, as llama.cpp computes them:
-/// each input row is quantized once (Q8_0 blocks of 32 for Q4_0/Q8_0 weights, Q8_K blocks of
-/// 256 for Q4_K/Q6_K), then every output is an integer dot product per block, scaled in F32.
+/// each input row is quantized once (Q8_0 blocks of 32 for Q4_0/Q5_0/Q8_0 weights, the same with
+/// llama.cpp's Q8_1 block sums for Q4_1/Q5_1, Q8_K blocks of 256 for Q4_K/Q5_K/Q6_K), then every
+/// output is an integer dot product per block, scaled in F32.
 /// Results follow llama.cpp's numerics (NMSE ≈ 1e-4 against the float64 reference, far below
 /// that against llama.cpp); the F32 path (`FastOps.matmul`) stays for everything else.
 final class QuantizedMatmul {
-    enum ActivationFormat { case q8_0, q8_K }
+    enum ActivationFormat { case q8_0, q8_1, q8_K }
 
     /// The weight types with integer kernels, and the activation blocks each one pairs with.
     static func format(for type: TensorType) -> ActivationFormat? {
         switch type {
-        case .q4_0, .q8_0: .q8_0
-        case .q4_K, .q6_K: .q8_K
+        case .q4_0, .q5_0, .q8_0: .q8_0
+        case .q4_1, .q5_1: .q8_1
+        case .q4_K, .q5_K, .q6_K: .q8_K
         default: nil
         }
     }
@@ -49,6 +51,7 @@ final class QuantizedMatmul {
             switch format {
             // scales (and Q8_0 sums) block-major, d[b·T + t]: one load gives a whole token group's
             case .q8_0: for t in 0..<T { llcl_quantize_q8_0(x + t * D, Int32(D), q + t * D, d + t, s + t, Int32(T)) }
+            case .q8_1: for t in 0..<T { llcl_quantize_q8_1(x + t * D, Int32(D), q + t * D, d + t, s + t, Int32(T)) }
             case .q8_K: for t in 0..<T { llcl_quantize_q8_K(x + t * D, Int32(D), q + t * D, d + t, bs + t * (D / 16), Int32(T)) }
             }
         }
@@ -64,8 +67,13 @@ final class QuantizedMatmul {
                 switch type {
                 case .q4_0: llcl_panel_q4_0(n, row, w.rowBytes, count, tokens, qt, dt, st, stride, target, O)
                 case .q8_0: llcl_panel_q8_0(n, row, w.rowBytes, count, tokens, qt, dt, st, stride, target, O)
+                case .q4_1: llcl_panel_q4_1(n, row, w.rowBytes, count, tokens, qt, dt, st, stride, target, O)
+                case .q5_0: llcl_panel_q5_0(n, row, w.rowBytes, count, tokens, qt, dt, st, stride, target, O)
+                case .q5_1: llcl_panel_q5_1(n, row, w.rowBytes, count, tokens, qt, dt, st, stride, target, O)
                 case .q4_K: llcl_panel_q4_K(n, row, w.rowBytes, count, tokens, qt, dt, bst, stride, target, O)
-                default: llcl_panel_q6_K(n, row, w.rowBytes, count, tokens, qt, dt, bst, stride, target, O)
+                case .q5_K: llcl_panel_q5_K(n, row, w.rowBytes, count, tokens, qt, dt, bst, stride, target, O)
+                case .q6_K: llcl_panel_q6_K(n, row, w.rowBytes, count, tokens, qt, dt, bst, stride, target, O)
+                default: preconditionFailure("no integer kernel for \(type)")
                 }
                 o += 8
             }

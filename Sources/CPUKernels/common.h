@@ -20,12 +20,20 @@ static inline int32_t hsum_i32(__m256i v) {
 #endif
 
 typedef struct { uint16_t d; uint8_t qs[16]; } block_q4_0;                 // 18 bytes
+typedef struct { uint16_t d, m; uint8_t qs[16]; } block_q4_1;              // 20 bytes
+typedef struct { uint16_t d; uint8_t qh[4]; uint8_t qs[16]; } block_q5_0;  // 22 bytes
+typedef struct { uint16_t d, m; uint8_t qh[4]; uint8_t qs[16]; } block_q5_1; // 24 bytes
 typedef struct { uint16_t d; int8_t qs[32]; } block_q8_0;                  // 34 bytes
 typedef struct { uint16_t d, dmin; uint8_t scales[12]; uint8_t qs[128]; } block_q4_K;  // 144 bytes
+typedef struct { uint16_t d, dmin; uint8_t scales[12]; uint8_t qh[32]; uint8_t qs[128]; } block_q5_K;  // 176 bytes
 typedef struct { uint8_t ql[128]; uint8_t qh[64]; int8_t scales[16]; uint16_t d; } block_q6_K; // 210 bytes
 
 _Static_assert(sizeof(block_q4_0) == 18, "Q4_0 block");
+_Static_assert(sizeof(block_q4_1) == 20, "Q4_1 block");
+_Static_assert(sizeof(block_q5_0) == 22, "Q5_0 block");
+_Static_assert(sizeof(block_q5_1) == 24, "Q5_1 block");
 _Static_assert(sizeof(block_q8_0) == 34, "Q8_0 block");
+_Static_assert(sizeof(block_q5_K) == 176, "Q5_K block");
 _Static_assert(sizeof(block_q4_K) == 144, "Q4_K block");
 _Static_assert(sizeof(block_q6_K) == 210, "Q6_K block");
 

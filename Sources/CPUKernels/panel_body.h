@@ -305,3 +305,114 @@ void VARIANT(llcl_panel_q8_0)(int n, const void *w, size_t row_bytes, int rows, 
         store_rows(_mm256_fnmadd_ps(_mm256_set1_ps(128), offset, acc), rows, out + (size_t)t * out_stride);
     }
 }
+
+// Q4_1, Q5_0 and Q5_1: Q4_0's panels with unsigned 4- or 5-bit codes u and a second term per
+// block (dot_legacy_portable in portable.c performs the same float operations): Q5_0 takes the
+// +16 its codes carry out through the Q8_0 block sums, as Q4_0 its +8; Q4_1 and Q5_1 add
+// minimum · the Q8_1 block sum (llama.cpp's m·s). Packed block: 8 value vectors, the scales,
+// and (Q4_1/Q5_1) the minimums.
+enum { LEGACY_Q4_1, LEGACY_Q5_0, LEGACY_Q5_1 };
+
+static ALWAYS_INLINE int legacy_bytes(int kind) { return kind == LEGACY_Q4_1 ? 20 : kind == LEGACY_Q5_0 ? 22 : 24; }
+static ALWAYS_INLINE int legacy_has_min(int kind) { return kind != LEGACY_Q5_0; }
+/// What the second per-block sum is multiplied by at the end (see dot_legacy_portable).
+static ALWAYS_INLINE float legacy_k(int kind) { return kind == LEGACY_Q5_0 ? -16.f : 1.f; }
+
+/// The 32-bit word at p as 32 bytes: byte j = 0x10 where bit j is set (the fifth bit of value j).
+static ALWAYS_INLINE __m256i fifth_bits(const uint8_t *p) {
+    uint32_t bits;
+    memcpy(&bits, p, 4);
+    // byte j takes byte j/8 of the word, then keeps bit j%8 of it
+    const __m256i spread = _mm256_shuffle_epi8(_mm256_set1_epi32((int)bits), _mm256_set_epi64x(0x0303030303030303, 0x0202020202020202, 0x0101010101010101, 0));
+    const __m256i select = _mm256_set1_epi64x((long long)0x8040201008040201ull);
+    return _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(spread, select), select), _mm256_set1_epi8(0x10));
+}
+
+/// The 32 unsigned codes of a Q4_1/Q5_0/Q5_1 block, in element order.
+static ALWAYS_INLINE __m256i legacy_values(const uint8_t *block, int kind) {
+    const int qs_at = kind == LEGACY_Q4_1 ? 4 : kind == LEGACY_Q5_0 ? 6 : 8;
+    const __m128i raw = _mm_loadu_si128((const __m128i *)(block + qs_at));
+    __m256i v = _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(raw, 4), raw), _mm256_set1_epi8(0xF));
+    if (kind != LEGACY_Q4_1) v = _mm256_or_si256(v, fifth_bits(block + (kind == LEGACY_Q5_0 ? 2 : 4)));
+    return v;
+}
+
+/// G tokens against a repacked Q4_1/Q5_0/Q5_1 panel, as q4_0_packed_tokens.
+static ALWAYS_INLINE void legacy_packed_tokens(int kind, const __m256i *packed, int nb, int G, const int8_t *qs, int n, const float *d,
+                                               const float *sums, int stride, int rows, float *out, size_t out_stride) {
+    const int per = legacy_has_min(kind) ? 10 : 9;
+    __m256 acc[4], offset[4];
+    for (int g = 0; g < G; g++) acc[g] = offset[g] = _mm256_setzero_ps();
+    for (int b = 0; b < nb; b++) {
+        const __m256i *pb = packed + (size_t)per * b;
+        __m256i p[8];
+        for (int j = 0; j < 8; j++) p[j] = pb[j];
+        const __m256 dw = _mm256_castsi256_ps(pb[8]);
+        const __m256 c = legacy_has_min(kind) ? _mm256_castsi256_ps(pb[9]) : dw;
+        for (int g = 0; g < G; g++) {
+            const int32_t *a = (const int32_t *)(qs + (size_t)g * n + 32 * b);
+            __m256i dot0 = _mm256_setzero_si256(), dot1 = _mm256_setzero_si256();
+            for (int j = 0; j < 8; j += 2) {
+                dot0 = dot_u8s8_acc(dot0, p[j], _mm256_set1_epi32(a[j]));
+                dot1 = dot_u8s8_acc(dot1, p[j + 1], _mm256_set1_epi32(a[j + 1]));
+            }
+            const __m256i dot = _mm256_add_epi32(dot0, dot1);
+            acc[g] = _mm256_fmadd_ps(_mm256_mul_ps(dw, _mm256_set1_ps(d[(size_t)b * stride + g])), _mm256_cvtepi32_ps(dot), acc[g]);
+            offset[g] = _mm256_fmadd_ps(c, _mm256_set1_ps(sums[(size_t)b * stride + g]), offset[g]);
+        }
+    }
+    for (int g = 0; g < G; g++) store_rows(_mm256_fmadd_ps(_mm256_set1_ps(legacy_k(kind)), offset[g], acc[g]), rows, out + (size_t)g * out_stride);
+}
+
+static ALWAYS_INLINE void legacy_panel(int kind, int n, const void *w, size_t row_bytes, int rows, int tokens, const int8_t *qs, const float *d,
+                                       const float *sums, int stride, float *out, size_t out_stride) {
+    const int nb = n / 32, bytes = legacy_bytes(kind), has_min = legacy_has_min(kind), per = has_min ? 10 : 9;
+    const uint8_t *x[8];
+    panel_rows(w, row_bytes, rows, x);
+    __m256i *packed = tokens >= PACK_MIN_TOKENS ? panel_buffer((size_t)nb * per) : NULL;
+    if (packed) {
+        for (int b = 0; b < nb; b++) {
+            prefetch_next_panel(x[0], row_bytes, b, bytes);
+            __m256i v[8];
+            for (int r = 0; r < 8; r++) v[r] = legacy_values(x[r] + (size_t)b * bytes, kind);
+            transpose8(v, packed + (size_t)per * b);  // vector j, lane r: row r's values 4j..4j+3
+            packed[(size_t)per * b + 8] = _mm256_castps_si256(panel_halves(x, b, bytes, 0));
+            if (has_min) packed[(size_t)per * b + 9] = _mm256_castps_si256(panel_halves(x, b, bytes, 2));
+        }
+        int t = 0;
+        for (; t + PACK_GROUP <= tokens; t += PACK_GROUP)
+            legacy_packed_tokens(kind, packed, nb, PACK_GROUP, qs + (size_t)t * n, n, d + t, sums + t, stride, rows, out + (size_t)t * out_stride, out_stride);
+        for (; t < tokens; t++)
+            legacy_packed_tokens(kind, packed, nb, 1, qs + (size_t)t * n, n, d + t, sums + t, stride, rows, out + (size_t)t * out_stride, out_stride);
+        return;
+    }
+    for (int t = 0; t < tokens; t++) {
+        const int8_t *q = qs + (size_t)t * n;
+        __m256 acc = _mm256_setzero_ps(), offset = _mm256_setzero_ps();
+        for (int b = 0; b < nb; b++) {
+            prefetch_next_panel(x[0], row_bytes, b, bytes);
+            const __m256i a = _mm256_loadu_si256((const __m256i *)(q + 32 * b));
+            __m256i v[8];
+            for (int r = 0; r < 8; r++) v[r] = dot_u8s8_acc(_mm256_setzero_si256(), legacy_values(x[r] + (size_t)b * bytes, kind), a);
+            const __m256i dot = sum_rows(v);
+            const __m256 dw = panel_halves(x, b, bytes, 0);
+            const __m256 c = has_min ? panel_halves(x, b, bytes, 2) : dw;
+            acc = _mm256_fmadd_ps(_mm256_mul_ps(dw, _mm256_set1_ps(d[(size_t)b * stride + t])), _mm256_cvtepi32_ps(dot), acc);
+            offset = _mm256_fmadd_ps(c, _mm256_set1_ps(sums[(size_t)b * stride + t]), offset);
+        }
+        store_rows(_mm256_fmadd_ps(_mm256_set1_ps(legacy_k(kind)), offset, acc), rows, out + (size_t)t * out_stride);
+    }
+}
+
+void VARIANT(llcl_panel_q4_1)(int n, const void *w, size_t row_bytes, int rows, int tokens, const int8_t *qs, const float *d,
+                              const float *sums, int stride, float *out, size_t out_stride) {
+    legacy_panel(LEGACY_Q4_1, n, w, row_bytes, rows, tokens, qs, d, sums, stride, out, out_stride);
+}
+void VARIANT(llcl_panel_q5_0)(int n, const void *w, size_t row_bytes, int rows, int tokens, const int8_t *qs, const float *d,
+                              const float *sums, int stride, float *out, size_t out_stride) {
+    legacy_panel(LEGACY_Q5_0, n, w, row_bytes, rows, tokens, qs, d, sums, stride, out, out_stride);
+}
+void VARIANT(llcl_panel_q5_1)(int n, const void *w, size_t row_bytes, int rows, int tokens, const int8_t *qs, const float *d,
+                              const float *sums, int stride, float *out, size_t out_stride) {
+    legacy_panel(LEGACY_Q5_1, n, w, row_bytes, rows, tokens, qs, d, sums, stride, out, out_stride);
+}

@@ -14,6 +14,23 @@ static ALWAYS_INLINE void q4_K_unpack(const block_q4_K *x, __m256i v[8]) {
     }
 }
 
+/// The eight sub-blocks of 32 values of a Q4_K block (five = 0: 0..15) or a Q5_K block (five = 1:
+/// 0..31, the fifth bit of sub-block sb's value l being bit sb of qh[l]), in element order.
+static ALWAYS_INLINE void k45_unpack(int five, const uint8_t *blk, __m256i v[8]) {
+    if (!five) { q4_K_unpack((const block_q4_K *)blk, v); return; }
+    const block_q5_K *x = (const block_q5_K *)blk;
+    const __m256i low4 = _mm256_set1_epi8(0xF), one = _mm256_set1_epi8(1);
+    const __m256i h = _mm256_loadu_si256((const __m256i *)x->qh);
+    for (int c = 0; c < 4; c++) {
+        const __m256i q = _mm256_loadu_si256((const __m256i *)(x->qs + 32 * c));
+        // bit k of each byte → bit 4 (the 16-bit shifts carry nothing across bytes once masked to one bit)
+        const __m256i h0 = _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, 2 * c), one), 4);
+        const __m256i h1 = _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, 2 * c + 1), one), 4);
+        v[2 * c] = _mm256_or_si256(_mm256_and_si256(q, low4), h0);
+        v[2 * c + 1] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(q, 4), low4), h1);
+    }
+}
+
 /// The eight quarters of 32 values (0..63, stored with +32) of a Q6_K block, in element order.
 static ALWAYS_INLINE void q6_K_unpack(const block_q6_K *x, __m256i q6[8]) {
     const __m256i low4 = _mm256_set1_epi8(0xF), two = _mm256_set1_epi8(3);
@@ -103,23 +120,23 @@ static ALWAYS_INLINE void q4_K_packed_tokens(const __m256i *packed, int nb, int 
     for (int g = 0; g < G; g++) store_rows(_mm256_sub_ps(acc[g], mins[g]), rows, out + (size_t)g * out_stride);
 }
 
-void VARIANT(llcl_panel_q4_K)(int n, const void *w, size_t row_bytes, int rows, int tokens, const int8_t *qs, const float *d,
+static ALWAYS_INLINE void k45_panel(int five, int n, const void *w, size_t row_bytes, int rows, int tokens, const int8_t *qs, const float *d,
                               const int16_t *bsums, int stride, float *out, size_t out_stride) {
-    const int nb = n / 256;
+    const int nb = n / 256, BB = five ? 176 : 144;
     const uint8_t *x[8];
     panel_rows(w, row_bytes, rows, x);
     __m256i *packed = tokens >= PACK_MIN_TOKENS ? panel_buffer((size_t)nb * Q4K_PACKED) : NULL;
     if (packed) {
         for (int b = 0; b < nb; b++) {
-            prefetch_next_panel(x[0], row_bytes, b, 144);
+            prefetch_next_panel(x[0], row_bytes, b, BB);
             __m256i *p = packed + (size_t)Q4K_PACKED * b;
             __m256i v[8][8];
             int32_t sc[8][8], m[4][8];  // [sub-block][row]; [pair of sub-blocks][row]
             for (int r = 0; r < 8; r++) {
-                const block_q4_K *blk = (const block_q4_K *)(x[r] + (size_t)b * 144);
-                q4_K_unpack(blk, v[r]);
+                const uint8_t *blk = x[r] + (size_t)b * BB;
+                k45_unpack(five, blk, v[r]);
                 uint8_t s[8], mm[8];
-                llcl_scales_mins_k4(blk->scales, s, mm);
+                llcl_scales_mins_k4(blk + 4, s, mm);
                 for (int sb = 0; sb < 8; sb++) sc[sb][r] = s[sb];
                 for (int k = 0; k < 4; k++) m[k][r] = mm[2 * k] | (int32_t)mm[2 * k + 1] << 16;
             }
@@ -129,8 +146,8 @@ void VARIANT(llcl_panel_q4_K)(int n, const void *w, size_t row_bytes, int rows, 
                 p[64 + sb] = _mm256_loadu_si256((const __m256i *)sc[sb]);
                 if (sb < 4) p[72 + sb] = _mm256_loadu_si256((const __m256i *)m[sb]);
             }
-            p[76] = _mm256_castps_si256(panel_halves(x, b, 144, 0));
-            p[77] = _mm256_castps_si256(panel_halves(x, b, 144, 2));
+            p[76] = _mm256_castps_si256(panel_halves(x, b, BB, 0));
+            p[77] = _mm256_castps_si256(panel_halves(x, b, BB, 2));
         }
         RUN_PACKED_TOKENS(q4_K_packed_tokens, Q8_K_SUMS);
         return;
@@ -141,7 +158,7 @@ void VARIANT(llcl_panel_q4_K)(int n, const void *w, size_t row_bytes, int rows, 
     if (!row_dots) {  // no memory for it: the portable code gives the same bits
         for (int t = 0; t < tokens; t++)
             for (int r = 0; r < rows; r++)
-                out[t * out_stride + r] = llcl_dot_q4_K_q8_K_portable(n, x[r], qs + (size_t)t * n, d + t, bsums + (size_t)t * (n / 16), stride);
+                out[t * out_stride + r] = (five ? llcl_dot_q5_K_q8_K_portable : llcl_dot_q4_K_q8_K_portable)(n, x[r], qs + (size_t)t * n, d + t, bsums + (size_t)t * (n / 16), stride);
         return;
     }
     __m256i *min_dots = row_dots + (size_t)8 * nb;
@@ -153,13 +170,13 @@ void VARIANT(llcl_panel_q4_K)(int n, const void *w, size_t row_bytes, int rows, 
         // the rows one after another (one sequential read of the panel)
         for (int r = 0; r < 8; r++)
             for (int b = 0; b < nb; b++) {
-                const block_q4_K *blk = (const block_q4_K *)(x[r] + (size_t)b * 144);
-                prefetch_ahead((const uint8_t *)blk, 144);
+                const uint8_t *blk = x[r] + (size_t)b * BB;
+                prefetch_ahead(blk, BB);
                 const int8_t *a = q + 256 * b;
                 __m256i v[8];
-                q4_K_unpack(blk, v);
+                k45_unpack(five, blk, v);
                 uint8_t sc[8], mn[8];
-                llcl_scales_mins_k4(blk->scales, sc, mn);
+                llcl_scales_mins_k4(blk + 4, sc, mn);
                 __m256i s = _mm256_setzero_si256();
                 // the eight scales as 16-bit values in both 128-bit lanes; each broadcast by one byte shuffle
                 const __m128i sc8 = _mm_cvtepu8_epi16(_mm_loadl_epi64((const __m128i *)sc));
@@ -174,11 +191,22 @@ void VARIANT(llcl_panel_q4_K)(int n, const void *w, size_t row_bytes, int rows, 
         __m256 acc = _mm256_setzero_ps(), mins = _mm256_setzero_ps();
         for (int b = 0; b < nb; b++) {
             const __m256 da = _mm256_set1_ps(d[(size_t)b * stride + t]);
-            acc = _mm256_fmadd_ps(_mm256_mul_ps(panel_halves(x, b, 144, 0), da), _mm256_cvtepi32_ps(sum_rows(row_dots + 8 * b)), acc);
-            mins = _mm256_fmadd_ps(_mm256_mul_ps(panel_halves(x, b, 144, 2), da), _mm256_cvtepi32_ps(sum_rows(min_dots + 8 * b)), mins);
+            acc = _mm256_fmadd_ps(_mm256_mul_ps(panel_halves(x, b, BB, 0), da), _mm256_cvtepi32_ps(sum_rows(row_dots + 8 * b)), acc);
+            mins = _mm256_fmadd_ps(_mm256_mul_ps(panel_halves(x, b, BB, 2), da), _mm256_cvtepi32_ps(sum_rows(min_dots + 8 * b)), mins);
         }
         store_rows(_mm256_sub_ps(acc, mins), rows, out + (size_t)t * out_stride);
     }
+}
+
+void VARIANT(llcl_panel_q4_K)(int n, const void *w, size_t row_bytes, int rows, int tokens, const int8_t *qs, const float *d,
+                              const int16_t *bsums, int stride, float *out, size_t out_stride) {
+    k45_panel(0, n, w, row_bytes, rows, tokens, qs, d, bsums, stride, out, out_stride);
+}
+
+/// Q5_K: Q4_K's panels with a fifth bit per value (values 0..31: vpmaddubsw pairs still fit 16 bits).
+void VARIANT(llcl_panel_q5_K)(int n, const void *w, size_t row_bytes, int rows, int tokens, const int8_t *qs, const float *d,
+                              const int16_t *bsums, int stride, float *out, size_t out_stride) {
+    k45_panel(1, n, w, row_bytes, rows, tokens, qs, d, bsums, stride, out, out_stride);
 }
 
 // Packed Q6_K block: 64 value vectors (8 quarters × 8), 16 scale vectors (int32 lanes), d, and the 16

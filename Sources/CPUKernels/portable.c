@@ -34,6 +34,81 @@ float llcl_dot_q8_0_q8_0_portable(int n, const void *w, const int8_t *qs, const 
     return fmaf(-128, offset, acc);
 }
 
+/// Q4_1, Q5_0 and Q5_1 (blocks of 32 with 4-bit low parts at `qs_at`, the fifth bits as a 32-bit
+/// word at `qh_at` or none, the F16 scale at 0 and, for the _1 types, the F16 minimum at 2): as
+/// Q4_0, Σ_b fma(dw·da, float(Σ u·a), ·) over the unsigned codes u, with the second term
+/// Σ_b fma(c, sums_b, ·) added at the end times `k`: c = dw and k = −16 for Q5_0 (codes carry
+/// +16), c = the minimum and k = 1 for Q4_1/Q5_1 (sums are the Q8_1 block sums da·Σa).
+static float dot_legacy_portable(int n, const uint8_t *w, int block_bytes, int qs_at, int qh_at, int min_at, float k, const int8_t *qs,
+                                 const float *d, const float *sums, int stride) {
+    float acc = 0, offset = 0;
+    for (int b = 0; b < n / 32; b++) {
+        const uint8_t *blk = w + (size_t)b * block_bytes;
+        uint32_t qh = 0;
+        if (qh_at >= 0) memcpy(&qh, blk + qh_at, 4);
+        int32_t s = 0;
+        for (int j = 0; j < 16; j++) {
+            const int lo = (blk[qs_at + j] & 0xF) | (int)((qh >> j) & 1) << 4;
+            const int hi = (blk[qs_at + j] >> 4) | (int)((qh >> (j + 16)) & 1) << 4;
+            s += lo * qs[32 * b + j] + hi * qs[32 * b + j + 16];
+        }
+        uint16_t h;
+        memcpy(&h, blk, 2);
+        const float dw = llcl_half(h);
+        float c = dw;
+        if (min_at >= 0) { memcpy(&h, blk + min_at, 2); c = llcl_half(h); }
+        acc = fmaf(dw * d[b * stride], (float)s, acc);
+        offset = fmaf(c, sums[b * stride], offset);
+    }
+    return fmaf(k, offset, acc);
+}
+
+float llcl_dot_q4_1_q8_1_portable(int n, const void *w, const int8_t *qs, const float *d, const float *sums, int stride) {
+    return dot_legacy_portable(n, w, 20, 4, -1, 2, 1, qs, d, sums, stride);
+}
+float llcl_dot_q5_0_q8_0_portable(int n, const void *w, const int8_t *qs, const float *d, const float *sums, int stride) {
+    return dot_legacy_portable(n, w, 22, 6, 2, -1, -16, qs, d, sums, stride);
+}
+float llcl_dot_q5_1_q8_1_portable(int n, const void *w, const int8_t *qs, const float *d, const float *sums, int stride) {
+    return dot_legacy_portable(n, w, 24, 8, 4, 2, 1, qs, d, sums, stride);
+}
+
+/// Q4_K and Q5_K (five = 1: the fifth bit of sub-block sb's values is bit sb of qh[l]).
+static float dot_k45_portable(int five, int n, const void *w, const int8_t *qs, const float *d, const int16_t *bsums, int stride) {
+    const int block_bytes = five ? 176 : 144, qs_at = five ? 48 : 16;
+    float acc = 0, mins = 0;
+    for (int b = 0; b < n / 256; b++) {
+        const uint8_t *blk = (const uint8_t *)w + (size_t)b * block_bytes;
+        const int8_t *a = qs + 256 * b;
+        const int16_t *bs = bsums + 16 * b;
+        int32_t sumq = 0, summ = 0;
+        for (int sb = 0; sb < 8; sb++) {
+            uint8_t sc, m;
+            llcl_scale_min_k4(sb, blk + 4, &sc, &m);
+            const uint8_t *q = blk + qs_at + 32 * (sb / 2);
+            const int shift = 4 * (sb % 2);
+            int32_t s = 0;
+            for (int l = 0; l < 32; l++) {
+                const int high = five ? ((blk[16 + l] >> sb) & 1) << 4 : 0;
+                s += (((q[l] >> shift) & 0xF) | high) * a[32 * sb + l];
+            }
+            sumq += sc * s;
+            summ += m * (bs[2 * sb] + bs[2 * sb + 1]);
+        }
+        // the panel kernels' float operations, in their order
+        uint16_t hd, hm;
+        memcpy(&hd, blk, 2); memcpy(&hm, blk + 2, 2);
+        const float da = d[b * stride];
+        acc = fmaf(llcl_half(hd) * da, (float)sumq, acc);
+        mins = fmaf(llcl_half(hm) * da, (float)summ, mins);
+    }
+    return acc - mins;
+}
+
+float llcl_dot_q5_K_q8_K_portable(int n, const void *w, const int8_t *qs, const float *d, const int16_t *bsums, int stride) {
+    return dot_k45_portable(1, n, w, qs, d, bsums, stride);
+}
+
 float llcl_dot_q4_K_q8_K_portable(int n, const void *w, const int8_t *qs, const float *d, const int16_t *bsums, int stride) {
     const block_q4_K *x = w;
     float acc = 0, mins = 0;

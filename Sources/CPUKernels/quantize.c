@@ -3,7 +3,8 @@
 #include "CPUKernels.h"
 #include "common.h"
 
-static void quantize_q8_0_portable(const float *x, int n, int8_t *qs, float *d, float *sums, int stride) {
+/// Q8_0 (q8_1 = 0: sums = d·Σq with the F16 scale d) or Q8_1 (q8_1 = 1: sums = F16(amax/127 · Σq)).
+static void quantize_q8_0_portable(const float *x, int n, int8_t *qs, float *d, float *sums, int stride, int q8_1) {
     for (int b = 0; b < n / 32; b++, x += 32, qs += 32) {
         float amax = 0;
         for (int j = 0; j < 32; j++) amax = fmaxf(amax, fabsf(x[j]));
@@ -16,7 +17,8 @@ static void quantize_q8_0_portable(const float *x, int n, int8_t *qs, float *d, 
             qs[j] = (int8_t)v;
             sum += v;
         }
-        sums[b * stride] = d[b * stride] * (float)sum;  // so that Q4_0 takes its +8 offset out with one multiply
+        // Q8_0: so that Q4_0 takes its +8 offset out with one multiply; Q8_1: llama.cpp's block_q8_1.s
+        sums[b * stride] = q8_1 ? llcl_round_to_half(amax / 127.f * (float)sum) : d[b * stride] * (float)sum;
     }
 }
 
@@ -71,7 +73,7 @@ static inline __m256i pack_bytes(__m256i a, __m256i b, __m256i c, __m256i e) {
     return _mm256_permutevar8x32_epi32(packed, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
 }
 
-static void quantize_q8_0_avx2(const float *x, int n, int8_t *qs, float *d, float *sums, int stride) {
+static void quantize_q8_0_avx2(const float *x, int n, int8_t *qs, float *d, float *sums, int stride, int q8_1) {
     const __m256 sign = _mm256_set1_ps(-0.0f);
     for (int b = 0; b < n / 32; b++, x += 32, qs += 32) {
         __m256 m = _mm256_andnot_ps(sign, _mm256_loadu_ps(x));
@@ -82,7 +84,7 @@ static void quantize_q8_0_avx2(const float *x, int n, int8_t *qs, float *d, floa
         const __m256i v0 = round_scaled(x, id), v1 = round_scaled(x + 8, id), v2 = round_scaled(x + 16, id), v3 = round_scaled(x + 24, id);
         _mm256_storeu_si256((__m256i *)qs, pack_bytes(v0, v1, v2, v3));
         const int32_t sum = hsum_i32(_mm256_add_epi32(_mm256_add_epi32(v0, v1), _mm256_add_epi32(v2, v3)));
-        sums[b * stride] = d[b * stride] * (float)sum;
+        sums[b * stride] = q8_1 ? llcl_round_to_half(amax / 127.f * (float)sum) : d[b * stride] * (float)sum;
     }
 }
 
@@ -124,9 +126,16 @@ static void quantize_q8_K_avx2(const float *x, int n, int8_t *qs, float *d, int1
 // the loops above by choosing the portable variant).
 void llcl_quantize_q8_0(const float *x, int n, int8_t *qs, float *d, float *sums, int stride) {
 #ifdef LLCL_AVX2
-    if (llcl_kernel_variant() > 0) { quantize_q8_0_avx2(x, n, qs, d, sums, stride); return; }
+    if (llcl_kernel_variant() > 0) { quantize_q8_0_avx2(x, n, qs, d, sums, stride, 0); return; }
 #endif
-    quantize_q8_0_portable(x, n, qs, d, sums, stride);
+    quantize_q8_0_portable(x, n, qs, d, sums, stride, 0);
+}
+
+void llcl_quantize_q8_1(const float *x, int n, int8_t *qs, float *d, float *sums, int stride) {
+#ifdef LLCL_AVX2
+    if (llcl_kernel_variant() > 0) { quantize_q8_0_avx2(x, n, qs, d, sums, stride, 1); return; }
+#endif
+    quantize_q8_0_portable(x, n, qs, d, sums, stride, 1);
 }
 
 void llcl_quantize_q8_K(const float *x, int n, int8_t *qs, float *d, int16_t *bsums, int stride) {

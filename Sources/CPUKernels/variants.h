@@ -7,6 +7,10 @@
 #define DECLARE_VARIANT(suffix)                                                                                              \
     void llcl_panel_q4_0_##suffix(int n, const void *w, size_t row_bytes, int rows, int tokens, const int8_t *qs, const float *d, const float *sums, int stride, float *out, size_t out_stride); \
     void llcl_panel_q8_0_##suffix(int n, const void *w, size_t row_bytes, int rows, int tokens, const int8_t *qs, const float *d, const float *sums, int stride, float *out, size_t out_stride);                     \
+    void llcl_panel_q4_1_##suffix(int n, const void *w, size_t row_bytes, int rows, int tokens, const int8_t *qs, const float *d, const float *sums, int stride, float *out, size_t out_stride); \
+    void llcl_panel_q5_0_##suffix(int n, const void *w, size_t row_bytes, int rows, int tokens, const int8_t *qs, const float *d, const float *sums, int stride, float *out, size_t out_stride); \
+    void llcl_panel_q5_1_##suffix(int n, const void *w, size_t row_bytes, int rows, int tokens, const int8_t *qs, const float *d, const float *sums, int stride, float *out, size_t out_stride); \
+    void llcl_panel_q5_K_##suffix(int n, const void *w, size_t row_bytes, int rows, int tokens, const int8_t *qs, const float *d, const int16_t *bsums, int stride, float *out, size_t out_stride); \
     void llcl_panel_q4_K_##suffix(int n, const void *w, size_t row_bytes, int rows, int tokens, const int8_t *qs, const float *d, const int16_t *bsums, int stride, float *out, size_t out_stride); \
     void llcl_panel_q6_K_##suffix(int n, const void *w, size_t row_bytes, int rows, int tokens, const int8_t *qs, const float *d, const int16_t *bsums, int stride, float *out, size_t out_stride); \
     void llcl_matvec_f16_##suffix(int n, const uint16_t *w, int tokens, const float *x, float *out, size_t out_stride); \

@@ -17,6 +17,22 @@ static void portable_panel_q8_0(int n, const void *w, size_t row_bytes, int rows
         for (int r = 0; r < rows; r++)
             out[t * out_stride + r] = llcl_dot_q8_0_q8_0_portable(n, (const char *)w + r * row_bytes, qs + (size_t)t * n, d + t, sums + t, stride);
 }
+#define PORTABLE_PANEL_32(name, dot)                                                                                             \
+    static void portable_panel_##name(int n, const void *w, size_t row_bytes, int rows, int tokens, const int8_t *qs, const float *d, \
+                                      const float *sums, int stride, float *out, size_t out_stride) {                              \
+        for (int t = 0; t < tokens; t++)                                                                                       \
+            for (int r = 0; r < rows; r++)                                                                                     \
+                out[t * out_stride + r] = dot(n, (const char *)w + r * row_bytes, qs + (size_t)t * n, d + t, sums + t, stride);   \
+    }
+PORTABLE_PANEL_32(q4_1, llcl_dot_q4_1_q8_1_portable)
+PORTABLE_PANEL_32(q5_0, llcl_dot_q5_0_q8_0_portable)
+PORTABLE_PANEL_32(q5_1, llcl_dot_q5_1_q8_1_portable)
+static void portable_panel_q5_K(int n, const void *w, size_t row_bytes, int rows, int tokens, const int8_t *qs, const float *d, const int16_t *bsums,
+                                int stride, float *out, size_t out_stride) {
+    for (int t = 0; t < tokens; t++)
+        for (int r = 0; r < rows; r++)
+            out[t * out_stride + r] = llcl_dot_q5_K_q8_K_portable(n, (const char *)w + r * row_bytes, qs + (size_t)t * n, d + t, bsums + (size_t)t * (n / 16), stride);
+}
 static void portable_panel_q4_K(int n, const void *w, size_t row_bytes, int rows, int tokens, const int8_t *qs, const float *d, const int16_t *bsums,
                                 int stride, float *out, size_t out_stride) {
     for (int t = 0; t < tokens; t++)
@@ -88,6 +104,22 @@ void llcl_panel_q8_0(int n, const void *w, size_t row_bytes, int rows, int token
                      float *out, size_t out_stride) {
     DISPATCH(panel, q8_0, (n, w, row_bytes, rows, tokens, qs, d, sums, stride, out, out_stride))
 }
+void llcl_panel_q4_1(int n, const void *w, size_t row_bytes, int rows, int tokens, const int8_t *qs, const float *d, const float *sums,
+                     int stride, float *out, size_t out_stride) {
+    DISPATCH(panel, q4_1, (n, w, row_bytes, rows, tokens, qs, d, sums, stride, out, out_stride))
+}
+void llcl_panel_q5_0(int n, const void *w, size_t row_bytes, int rows, int tokens, const int8_t *qs, const float *d, const float *sums,
+                     int stride, float *out, size_t out_stride) {
+    DISPATCH(panel, q5_0, (n, w, row_bytes, rows, tokens, qs, d, sums, stride, out, out_stride))
+}
+void llcl_panel_q5_1(int n, const void *w, size_t row_bytes, int rows, int tokens, const int8_t *qs, const float *d, const float *sums,
+                     int stride, float *out, size_t out_stride) {
+    DISPATCH(panel, q5_1, (n, w, row_bytes, rows, tokens, qs, d, sums, stride, out, out_stride))
+}
+void llcl_panel_q5_K(int n, const void *w, size_t row_bytes, int rows, int tokens, const int8_t *qs, const float *d, const int16_t *bsums,
+                     int stride, float *out, size_t out_stride) {
+    DISPATCH(panel, q5_K, (n, w, row_bytes, rows, tokens, qs, d, bsums, stride, out, out_stride))
+}
 void llcl_panel_q4_K(int n, const void *w, size_t row_bytes, int rows, int tokens, const int8_t *qs, const float *d, const int16_t *bsums,
                      int stride, float *out, size_t out_stride) {
     DISPATCH(panel, q4_K, (n, w, row_bytes, rows, tokens, qs, d, bsums, stride, out, out_stride))
@@ -108,6 +140,18 @@ float llcl_dot_q4_0_q8_0(int n, const void *w, const int8_t *qs, const float *d,
 }
 float llcl_dot_q8_0_q8_0(int n, const void *w, const int8_t *qs, const float *d, const float *sums) {
     float out; llcl_panel_q8_0(n, w, 0, 1, 1, qs, d, sums, 1, &out, 1); return out;
+}
+float llcl_dot_q4_1_q8_1(int n, const void *w, const int8_t *qs, const float *d, const float *sums) {
+    float out; llcl_panel_q4_1(n, w, 0, 1, 1, qs, d, sums, 1, &out, 1); return out;
+}
+float llcl_dot_q5_0_q8_0(int n, const void *w, const int8_t *qs, const float *d, const float *sums) {
+    float out; llcl_panel_q5_0(n, w, 0, 1, 1, qs, d, sums, 1, &out, 1); return out;
+}
+float llcl_dot_q5_1_q8_1(int n, const void *w, const int8_t *qs, const float *d, const float *sums) {
+    float out; llcl_panel_q5_1(n, w, 0, 1, 1, qs, d, sums, 1, &out, 1); return out;
+}
+float llcl_dot_q5_K_q8_K(int n, const void *w, const int8_t *qs, const float *d, const int16_t *bsums) {
+    float out; llcl_panel_q5_K(n, w, 0, 1, 1, qs, d, bsums, 1, &out, 1); return out;
 }
 float llcl_dot_q4_K_q8_K(int n, const void *w, const int8_t *qs, const float *d, const int16_t *bsums) {
     float out; llcl_panel_q4_K(n, w, 0, 1, 1, qs, d, bsums, 1, &out, 1); return out;

@@ -16,6 +16,8 @@ public enum Dequantize {
         case .q5_0: for b in 0..<nb { q5(src + b * bs, dst + b * 32, hasMin: false) }
         case .q5_1: for b in 0..<nb { q5(src + b * bs, dst + b * 32, hasMin: true) }
         case .q8_0: for b in 0..<nb { q8_0(src + b * bs, dst + b * 32) }
+        case .q2_K: for b in 0..<nb { q2_K(src + b * bs, dst + b * 256) }
+        case .q3_K: for b in 0..<nb { q3_K(src + b * bs, dst + b * 256) }
         case .q4_K: for b in 0..<nb { q4_K(src + b * bs, dst + b * 256) }
         case .q5_K: for b in 0..<nb { q5_K(src + b * bs, dst + b * 256) }
         case .q6_K: for b in 0..<nb { q6_K(src + b * bs, dst + b * 256) }
@@ -74,6 +76,49 @@ public enum Dequantize {
     static func q8_0(_ b: UnsafeRawPointer, _ y: UnsafeMutablePointer<Float>) {
         let d = f16(b, 0)
         for j in 0..<32 { y[j] = Float(b.load(fromByteOffset: 2 + j, as: Int8.self)) * d }
+    }
+
+    // block_q2_K { uint8 scales[16]; uint8 qs[64]; half d, dmin }: 16 sub-blocks of 16, scale
+    // byte = min << 4 | scale; x = d·scale·q − dmin·min. Values 128·h + 32·k + l (h < 2, k < 4,
+    // l < 32) are bits 2k, 2k+1 of qs[32·h + l], in sub-block 8·h + 2·k + l/16.
+    static func q2_K(_ b: UnsafeRawPointer, _ y: UnsafeMutablePointer<Float>) {
+        let d = f16(b, 80), dmin = f16(b, 82)
+        for h in 0..<2 {
+            for k in 0..<4 {
+                for l in 0..<32 {
+                    let sc = byte(b, 8 * h + 2 * k + l / 16)
+                    let dl = d * Float(sc & 0xF), ml = dmin * Float(sc >> 4)
+                    let q = (byte(b, 16 + 32 * h + l) >> (2 * k)) & 3
+                    y[128 * h + 32 * k + l] = dl * Float(q) - ml
+                }
+            }
+        }
+    }
+
+    /// The 6-bit scale j (0..<16) of a Q3_K block, as stored (0..63; the value is it − 32): low 4
+    /// bits in the nibbles of bytes 0..7 (j < 8: low nibble of byte j, else high nibble of j − 8),
+    /// high 2 bits at bit 2·(j / 4) of byte 8 + j % 4.
+    @inline(__always) public static func scaleK3(_ j: Int, _ s: UnsafeRawPointer) -> Int {
+        let low = j < 8 ? byte(s, j) & 0xF : byte(s, j - 8) >> 4
+        let high = (byte(s, 8 + j % 4) >> (2 * (j / 4))) & 3
+        return low | high << 4
+    }
+
+    // block_q3_K { uint8 hmask[32]; uint8 qs[64]; uint8 scales[12]; half d }: 16 sub-blocks of 16,
+    // x = d·(scale − 32)·(q − 4·(1 − hbit)), q the two bits 2k, 2k+1 of qs[32·h + l] and hbit bit
+    // 4·h + k of hmask[l] for value 128·h + 32·k + l, in sub-block 8·h + 2·k + l/16.
+    static func q3_K(_ b: UnsafeRawPointer, _ y: UnsafeMutablePointer<Float>) {
+        let d = f16(b, 108)
+        for h in 0..<2 {
+            for k in 0..<4 {
+                for l in 0..<32 {
+                    let dl = d * Float(scaleK3(8 * h + 2 * k + l / 16, b + 96) - 32)
+                    let low = (byte(b, 32 + 32 * h + l) >> (2 * k)) & 3
+                    let high = (byte(b, l) >> (4 * h + k)) & 1
+                    y[128 * h + 32 * k + l] = dl * Float(low - (high == 1 ? 0 : 4))
+                }
+            }
+        }
     }
 
     /// The 6-bit scale and min of sub-block j (0..<8) packed in the 12 scale bytes of Q4_K/Q5_K.

@@ -19,6 +19,8 @@ public enum Quantize {
             case .q5_0: for b in 0..<nb { q5(x + 32 * b, dst + bs * b, hasMin: false) }
             case .q5_1: for b in 0..<nb { q5(x + 32 * b, dst + bs * b, hasMin: true) }
             case .q8_0: for b in 0..<nb { q8_0(x + 32 * b, dst + bs * b) }
+            case .q2_K: for b in 0..<nb { q2_K(x + 256 * b, dst + bs * b) }
+            case .q3_K: for b in 0..<nb { q3_K(x + 256 * b, dst + bs * b) }
             case .q4_K: for b in 0..<nb { kQuant(x + 256 * b, dst + bs * b, bits: 4) }
             case .q5_K: for b in 0..<nb { kQuant(x + 256 * b, dst + bs * b, bits: 5) }
             case .q6_K: for b in 0..<nb { q6_K(x + 256 * b, dst + bs * b) }
@@ -155,6 +157,75 @@ public enum Quantize {
                 b.storeBytes(of: UInt8(h), toByteOffset: 16 + l, as: UInt8.self)
             }
         }
+    }
+
+    /// Q2_K: 16 sub-blocks of 16 with 4-bit scales and mins (range [min(0, lo), hi] in 3 steps)
+    /// under two half-precision supers.
+    static func q2_K(_ x: UnsafePointer<Float>, _ b: UnsafeMutableRawPointer) {
+        var scales = [Float](repeating: 0, count: 16), mins = [Float](repeating: 0, count: 16)
+        for j in 0..<16 {
+            var lo: Float = 0, hi = -Float.infinity
+            for i in 0..<16 { lo = min(lo, x[16 * j + i]); hi = max(hi, x[16 * j + i]) }
+            scales[j] = (hi - lo) / 3
+            mins[j] = -lo
+        }
+        let d = (scales.max() ?? 0) / 15, dmin = (mins.max() ?? 0) / 15
+        let sc = scales.map { d > 0 ? clampRound($0 / d, 0, 15) : 0 }
+        let mn = mins.map { dmin > 0 ? clampRound($0 / dmin, 0, 15) : 0 }
+        for j in 0..<16 { b.storeBytes(of: UInt8(sc[j] | mn[j] << 4), toByteOffset: j, as: UInt8.self) }
+        putHalf(d, b, 80); putHalf(dmin, b, 82)
+        let dq = Half.toFloat(Half.fromFloat(d)), dminq = Half.toFloat(Half.fromFloat(dmin))
+        var q = [Int](repeating: 0, count: 256)
+        for j in 0..<16 {
+            let step = dq * Float(sc[j]), offset = dminq * Float(mn[j])
+            for i in 0..<16 { q[16 * j + i] = step > 0 ? clampRound((x[16 * j + i] + offset) / step, 0, 3) : 0 }
+        }
+        // value 128·h + 32·k + l goes to bits 2k, 2k+1 of qs[32·h + l]
+        for h in 0..<2 {
+            for l in 0..<32 {
+                var byte = 0
+                for k in 0..<4 { byte |= q[128 * h + 32 * k + l] << (2 * k) }
+                b.storeBytes(of: UInt8(byte), toByteOffset: 16 + 32 * h + l, as: UInt8.self)
+            }
+        }
+    }
+
+    /// Q3_K: 16 sub-blocks of 16, values −4..3 (the signed extreme maps to −4), with 6-bit signed
+    /// scales under one half-precision super.
+    static func q3_K(_ x: UnsafePointer<Float>, _ b: UnsafeMutableRawPointer) {
+        var subScales = [Float](repeating: 0, count: 16)
+        for j in 0..<16 { subScales[j] = signedMaxAbs(x + 16 * j, 16) / -4 }
+        var maxScale: Float = 0
+        for s in subScales where abs(s) > abs(maxScale) { maxScale = s }
+        let d = maxScale / -32
+        let dq = Half.toFloat(Half.fromFloat(d))
+        let sc = subScales.map { dq != 0 ? clampRound($0 / dq, -32, 31) : 0 }
+        var q = [Int](repeating: 0, count: 256)
+        for j in 0..<16 {
+            let step = dq * Float(sc[j])
+            for i in 0..<16 where step != 0 { q[16 * j + i] = clampRound(x[16 * j + i] / step, -4, 3) }
+        }
+        var packed = [UInt8](repeating: 0, count: 12)
+        for j in 0..<16 {
+            let v = sc[j] + 32
+            packed[j % 8] |= UInt8((v & 0xF) << (j < 8 ? 0 : 4))
+            packed[8 + j % 4] |= UInt8((v >> 4) << (2 * (j / 4)))
+        }
+        for i in 0..<12 { b.storeBytes(of: packed[i], toByteOffset: 96 + i, as: UInt8.self) }
+        for h in 0..<2 {
+            for l in 0..<32 {
+                var low = 0
+                for k in 0..<4 { low |= ((q[128 * h + 32 * k + l] + 4) & 3) << (2 * k) }
+                b.storeBytes(of: UInt8(low), toByteOffset: 32 + 32 * h + l, as: UInt8.self)
+            }
+        }
+        // hmask bit 4·h + k of byte l: set where the value needs no −4 (q + 4 ≥ 4)
+        for l in 0..<32 {
+            var mask = 0
+            for h in 0..<2 { for k in 0..<4 where q[128 * h + 32 * k + l] >= 0 { mask |= 1 << (4 * h + k) } }
+            b.storeBytes(of: UInt8(mask), toByteOffset: l, as: UInt8.self)
+        }
+        putHalf(d, b, 108)
     }
 
     /// Q6_K: 16 sub-blocks of 16 with int8 scales under one half-precision super.

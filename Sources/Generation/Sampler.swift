@@ -86,14 +86,15 @@ public struct Sampler: Sendable {
     }
 
     /// A draw from the (already penalized) logits after the top-k, top-p and min-p cuts.
+    ///
+    /// The candidates are ranked by descending logit, ties by ascending id (for determinism).
+    /// No comparison sort of the whole vocabulary: top-k selects its k with a bounded heap in one
+    /// pass and sorts only those; without top-k every token stays a candidate, and the cuts sum
+    /// probabilities over all of them in rank order (Double sums, whose bits depend on the order),
+    /// so they are ranked by a stable radix sort, O(n). Either gives exactly the order of the
+    /// comparison sort, hence the same token for the same seed.
     mutating func draw(_ x: [Float]) -> Int {
-        // candidates by descending logit (ties by id, for determinism)
-        var ids = Array(x.indices)
-        if settings.topK > 0 && settings.topK < ids.count {
-            ids = Array(ids.sorted { x[$0] != x[$1] ? x[$0] > x[$1] : $0 < $1 }.prefix(settings.topK))
-        } else {
-            ids.sort { x[$0] != x[$1] ? x[$0] > x[$1] : $0 < $1 }
-        }
+        var ids = settings.topK > 0 && settings.topK < x.count ? Self.topK(x, settings.topK) : Self.rankAll(x)
         // probabilities at temperature 1 for the top-p and min-p cuts
         func probs(_ ids: [Int], temperature: Float) -> [Double] {
             let m = Double(x[ids[0]])
@@ -123,5 +124,105 @@ public struct Sampler: Sendable {
             if u < cum { return ids[i] }
         }
         return ids[ids.count - 1]
+    }
+
+    /// Whether id a comes before id b in rank order: higher logit, or the same logit and lower id.
+    @inline(__always) static func before(_ x: UnsafeBufferPointer<Float>, _ a: Int, _ b: Int) -> Bool {
+        x[a] != x[b] ? x[a] > x[b] : a < b
+    }
+
+    /// The k (1 ≤ k < n) best ids in rank order: one pass keeps the best k so far in a heap whose
+    /// root is the last of them in rank order (replaced when a better one comes), then those k
+    /// are sorted. O(n + k log k · replacements) instead of O(n log n).
+    static func topK(_ x: [Float], _ k: Int) -> [Int] {
+        x.withUnsafeBufferPointer { x in
+            var heap = [Int](unsafeUninitializedCapacity: k) { buffer, count in
+                for i in 0..<k { buffer[i] = i }
+                count = k
+            }
+            heap.withUnsafeMutableBufferPointer { h in
+                // parent after (or equal to) its children in rank order: the root is the worst kept
+                func siftDown(_ start: Int) {
+                    var i = start
+                    while true {
+                        let l = 2 * i + 1, r = l + 1
+                        var worst = i
+                        if l < k && before(x, h[worst], h[l]) { worst = l }
+                        if r < k && before(x, h[worst], h[r]) { worst = r }
+                        if worst == i { return }
+                        h.swapAt(i, worst)
+                        i = worst
+                    }
+                }
+                for i in stride(from: k / 2 - 1, through: 0, by: -1) { siftDown(i) }
+                var worstLogit = x[h[0]]
+                for i in k..<x.count where x[i] > worstLogit {
+                    // a later id with an equal logit ranks after every kept one: only higher logits enter
+                    h[0] = i
+                    siftDown(0)
+                    worstLogit = x[h[0]]
+                }
+            }
+            heap.sort { before(x, $0, $1) }
+            return heap
+        }
+    }
+
+    /// Every id in rank order, by a stable least-significant-digit radix sort (three passes of
+    /// 11, 11 and 10 bits) of keys that order the logits descending (−0 counted as +0, as the
+    /// comparison treats them); ids enter in ascending order, so ties stay in ascending id.
+    static func rankAll(_ x: [Float]) -> [Int] {
+        let n = x.count
+        var keys = [UInt32](repeating: 0, count: n), keys2 = keys
+        var ids = [Int32](repeating: 0, count: n), ids2 = ids
+        var histogram = [Int](repeating: 0, count: 3 * 2048)
+        x.withUnsafeBufferPointer { x in
+            keys.withUnsafeMutableBufferPointer { key in
+                histogram.withUnsafeMutableBufferPointer { hist in
+                    for i in 0..<n {
+                        let bits = (x[i] == 0 ? 0 : x[i]).bitPattern
+                        // ascending in the float value, then inverted: ascending key = descending logit
+                        let k = ~(bits & 0x8000_0000 != 0 ? ~bits : bits | 0x8000_0000)
+                        key[i] = k
+                        hist[Int(k & 0x7FF)] += 1
+                        hist[2048 + Int((k >> 11) & 0x7FF)] += 1
+                        hist[4096 + Int(k >> 22)] += 1
+                    }
+                }
+            }
+        }
+        ids.withUnsafeMutableBufferPointer { for i in 0..<n { $0[i] = Int32(i) } }
+        for pass in 0..<3 {
+            let shift = UInt32(11 * pass)
+            let skip = histogram.withUnsafeMutableBufferPointer { hist -> Bool in
+                let h = UnsafeMutableBufferPointer(rebasing: hist[2048 * pass..<2048 * pass + 2048])
+                if h.contains(n) { return true }  // every key has the same digit: the order stands
+                var total = 0
+                for b in 0..<2048 { let c = h[b]; h[b] = total; total += c }
+                return false
+            }
+            if skip { continue }
+            histogram.withUnsafeMutableBufferPointer { hist in
+                keys.withUnsafeBufferPointer { key in
+                    ids.withUnsafeBufferPointer { id in
+                        keys2.withUnsafeMutableBufferPointer { key2 in
+                            ids2.withUnsafeMutableBufferPointer { id2 in
+                                let base = 2048 * pass
+                                for i in 0..<n {
+                                    let k = key[i], b = base + Int((k >> shift) & 0x7FF)
+                                    let at = hist[b]
+                                    hist[b] = at + 1
+                                    key2[at] = k
+                                    id2[at] = id[i]
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            swap(&keys, &keys2)
+            swap(&ids, &ids2)
+        }
+        return ids.map { Int($0) }
     }
 }

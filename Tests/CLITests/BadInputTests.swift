@@ -93,7 +93,7 @@ final class BadInputTests: XCTestCase {
         let dims = Int(bytes[at + needle.count])
         let typeOffset = at + needle.count + 4 + 8 * dims
         XCTAssertEqual(bytes[typeOffset], 8, "Q8_0")
-        for (id, label) in [(10, "Q2_K"), (16, "IQ2_XXS"), (99, "99")] {
+        for (id, label) in [(20, "IQ4_NL"), (16, "IQ2_XXS"), (99, "99")] {
             bytes[typeOffset] = UInt8(id)
             let path = try write(bytes, "type-\(id).gguf")
             try CLI.fails(["eval", "-m", path, "--tokens", "1,2", "--dump-logits", dir.appendingPathComponent("x.npy").path], mentioning: ["blk.0.attn_q.weight", label])

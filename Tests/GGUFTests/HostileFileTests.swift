@@ -304,7 +304,7 @@ final class HostileFileTests: XCTestCase {
 
     func testKnownButUnsupportedTensorType() {
         let f = tensorFields("tensor.b")
-        for (id, name) in [(UInt32(10), "Q2_K"), (11, "Q3_K"), (23, "IQ4_XS"), (28, "F64"), (9, "Q8_1"), (26, "I32")] {
+        for (id, name) in [(UInt32(20), "IQ4_NL"), (16, "IQ2_XXS"), (23, "IQ4_XS"), (28, "F64"), (9, "Q8_1"), (26, "I32")] {
             reject(patched { $0.put(id, at: f.type) }, mentions: ["tensor.b", name]) {
                 $0 == .unsupportedTensorType(tensor: "tensor.b", type: name)
             }

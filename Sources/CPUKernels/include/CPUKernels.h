@@ -9,8 +9,9 @@
 //
 // Activations are quantized per block the way llama.cpp does on x86, so results follow its
 // numerics: Q8_0 blocks of 32 (scale amax/127 rounded to F16, values rounded half to even) for
-// Q4_0/Q8_0 weights; Q8_K blocks of 256 (F32 scale from the signed extreme, values clamped to
-// 127, with the sum of every 16) for K-quant weights.
+// Q4_0/Q5_0/Q8_0 weights; the same with llama.cpp's Q8_1 block sums (F16(amax/127 · Σq)) for
+// Q4_1/Q5_1 weights, whose minimum multiplies that sum; Q8_K blocks of 256 (F32 scale from the
+// signed extreme, values clamped to 127, with the sum of every 16) for K-quant weights.
 #ifndef LLAMACL_CPU_KERNELS_H
 #define LLAMACL_CPU_KERNELS_H
 
@@ -27,6 +28,9 @@ int llcl_use_kernel_variant(int variant);
 /// sums[b·stride] (d · Σ qs). A stride of T interleaves the blocks of T tokens (block-major),
 /// the layout the panel kernels read.
 void llcl_quantize_q8_0(const float *x, int n, int8_t *qs, float *d, float *sums, int stride);
+/// x[n] → Q8_1 (llama.cpp's x86 quantize_row_q8_1): qs and d as Q8_0, sums[b·stride] =
+/// F16(amax/127 · Σ qs) (the unrounded scale times the integer sum, rounded to F16).
+void llcl_quantize_q8_1(const float *x, int n, int8_t *qs, float *d, float *sums, int stride);
 /// x[n] → Q8_K: qs[n], d[b·stride] per block of 256, bsums[n/16].
 void llcl_quantize_q8_K(const float *x, int n, int8_t *qs, float *d, int16_t *bsums, int stride);
 
@@ -34,7 +38,11 @@ void llcl_quantize_q8_K(const float *x, int n, int8_t *qs, float *d, int16_t *bs
 /// a one-row, one-token panel (for tests and single dot products; matrices use the panels).
 float llcl_dot_q4_0_q8_0(int n, const void *w, const int8_t *qs, const float *d, const float *sums);
 float llcl_dot_q8_0_q8_0(int n, const void *w, const int8_t *qs, const float *d, const float *sums);
+float llcl_dot_q4_1_q8_1(int n, const void *w, const int8_t *qs, const float *d, const float *sums);
+float llcl_dot_q5_0_q8_0(int n, const void *w, const int8_t *qs, const float *d, const float *sums);
+float llcl_dot_q5_1_q8_1(int n, const void *w, const int8_t *qs, const float *d, const float *sums);
 float llcl_dot_q4_K_q8_K(int n, const void *w, const int8_t *qs, const float *d, const int16_t *bsums);
+float llcl_dot_q5_K_q8_K(int n, const void *w, const int8_t *qs, const float *d, const int16_t *bsums);
 float llcl_dot_q6_K_q8_K(int n, const void *w, const int8_t *qs, const float *d, const int16_t *bsums);
 /// Σ w·x with F16 weights and F32 activations, F32 accumulation (no activation rounding).
 float llcl_dot_f16_f32(int n, const uint16_t *w, const float *x);
@@ -50,6 +58,14 @@ void llcl_panel_q4_0(int n, const void *w, size_t row_bytes, int rows, int token
                      int stride, float *out, size_t out_stride);
 void llcl_panel_q8_0(int n, const void *w, size_t row_bytes, int rows, int tokens, const int8_t *qs, const float *d, const float *sums, int stride,
                      float *out, size_t out_stride);
+void llcl_panel_q4_1(int n, const void *w, size_t row_bytes, int rows, int tokens, const int8_t *qs, const float *d, const float *sums,
+                     int stride, float *out, size_t out_stride);
+void llcl_panel_q5_0(int n, const void *w, size_t row_bytes, int rows, int tokens, const int8_t *qs, const float *d, const float *sums,
+                     int stride, float *out, size_t out_stride);
+void llcl_panel_q5_1(int n, const void *w, size_t row_bytes, int rows, int tokens, const int8_t *qs, const float *d, const float *sums,
+                     int stride, float *out, size_t out_stride);
+void llcl_panel_q5_K(int n, const void *w, size_t row_bytes, int rows, int tokens, const int8_t *qs, const float *d, const int16_t *bsums,
+                     int stride, float *out, size_t out_stride);
 void llcl_panel_q4_K(int n, const void *w, size_t row_bytes, int rows, int tokens, const int8_t *qs, const float *d, const int16_t *bsums,
                      int stride, float *out, size_t out_stride);
 void llcl_panel_q6_K(int n, const void *w, size_t row_bytes, int rows, int tokens, const int8_t *qs, const float *d, const int16_t *bsums,
@@ -73,6 +89,10 @@ void llcl_softmax_in_place(float *scores, int n);
 /// (block b's scale and sum at d[b·stride], sums[b·stride]).
 float llcl_dot_q4_0_q8_0_portable(int n, const void *w, const int8_t *qs, const float *d, const float *sums, int stride);
 float llcl_dot_q8_0_q8_0_portable(int n, const void *w, const int8_t *qs, const float *d, const float *sums, int stride);
+float llcl_dot_q4_1_q8_1_portable(int n, const void *w, const int8_t *qs, const float *d, const float *sums, int stride);
+float llcl_dot_q5_0_q8_0_portable(int n, const void *w, const int8_t *qs, const float *d, const float *sums, int stride);
+float llcl_dot_q5_1_q8_1_portable(int n, const void *w, const int8_t *qs, const float *d, const float *sums, int stride);
+float llcl_dot_q5_K_q8_K_portable(int n, const void *w, const int8_t *qs, const float *d, const int16_t *bsums, int stride);
 float llcl_dot_q4_K_q8_K_portable(int n, const void *w, const int8_t *qs, const float *d, const int16_t *bsums, int stride);
 float llcl_dot_q6_K_q8_K_portable(int n, const void *w, const int8_t *qs, const float *d, const int16_t *bsums, int stride);
 float llcl_dot_f16_f32_portable(int n, const uint16_t *w, const float *x);
