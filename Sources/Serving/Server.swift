@@ -69,7 +69,15 @@ public final class OpenAIServer: @unchecked Sendable {
     // MARK: endpoints
 
     func completions(_ request: Request) async throws -> Response {
-        let r = try CompletionRequest.parse(try await body(of: request), limits: options.limits)
+        try await cancellingOnDisconnect(request) { body, registration in try await completions(body, registration) }
+    }
+
+    func chat(_ request: Request) async throws -> Response {
+        try await cancellingOnDisconnect(request) { body, registration in try await chat(body, registration) }
+    }
+
+    func completions(_ requestBody: RequestBody, _ registration: Registration) async throws -> Response {
+        let r = try CompletionRequest.parse(try await body(of: requestBody), limits: options.limits)
         let prompt: [Int]
         let promptText: String
         switch r.prompt {
@@ -84,6 +92,7 @@ public final class OpenAIServer: @unchecked Sendable {
         }
         let job = try makeJob(prompt: prompt, promptParam: "prompt", r.parameters, defaultMaxTokens: 16, topLogprobs: r.logprobs)
         try engine.submit(job)
+        registration.register(job)
         let header = ResponseHeader(id: "cmpl-\(randomID())", created: Int(Date().timeIntervalSince1970), model: options.modelID,
                                     systemFingerprint: options.systemFingerprint)
         let echo = r.echo ? promptText : ""
@@ -110,8 +119,8 @@ public final class OpenAIServer: @unchecked Sendable {
         return jsonResponse(ResponseEncoder.data(ResponseEncoder.completion(header, choices: withEcho, logprobs: r.logprobs != nil, textOffsets: offsets, usage: usage)))
     }
 
-    func chat(_ request: Request) async throws -> Response {
-        let r = try ChatRequest.parse(try await body(of: request), limits: options.limits)
+    func chat(_ requestBody: RequestBody, _ registration: Registration) async throws -> Response {
+        let r = try ChatRequest.parse(try await body(of: requestBody), limits: options.limits)
         guard let chatTemplate else {
             throw APIError.invalid("this model has no chat template (start the server with --chat-template NAME); use /v1/completions", param: "messages",
                                    code: "no_chat_template")
@@ -121,6 +130,7 @@ public final class OpenAIServer: @unchecked Sendable {
         if prompt.count >= 2, let bos = tokenizer.bos, prompt[0] == bos, prompt[1] == bos { prompt.removeFirst() }
         let job = try makeJob(prompt: prompt, promptParam: "messages", r.parameters, defaultMaxTokens: nil, topLogprobs: r.logprobs ? r.topLogprobs : nil)
         try engine.submit(job)
+        registration.register(job)
         let header = ResponseHeader(id: "chatcmpl-\(randomID())", created: Int(Date().timeIntervalSince1970), model: options.modelID,
                                     systemFingerprint: options.systemFingerprint)
         if r.parameters.stream {
@@ -146,9 +156,24 @@ public final class OpenAIServer: @unchecked Sendable {
 
     // MARK: shared steps
 
-    func body(of request: Request) async throws -> Data {
+    /// Runs `handle` with the request's body. If the client closes the connection before the
+    /// answer is complete (a non-streamed request still generating), its job is cancelled.
+    /// Streamed answers notice a closed connection when a write fails (see `sse`).
+    func cancellingOnDisconnect(_ request: Request, _ handle: (RequestBody, Registration) async throws -> Response) async throws -> Response {
+        let registration = Registration(engine: engine)
+        return try await request.body.consumeWithInboundCloseHandler { body in
+            let response = try await handle(body, registration)
+            // From here a streamed body is being written: a closed connection shows as a failed write.
+            registration.answered()
+            return response
+        } onInboundClosed: {
+            registration.clientClosed()
+        }
+    }
+
+    func body(of requestBody: RequestBody) async throws -> Data {
         do {
-            let buffer = try await request.body.collect(upTo: options.maxBodyBytes)
+            let buffer = try await requestBody.collect(upTo: options.maxBodyBytes)
             return Data(buffer.readableBytesView)
         } catch let e as any HTTPResponseError where e.status == .contentTooLarge {
             throw APIError.tooLarge(limit: options.maxBodyBytes)
@@ -241,6 +266,30 @@ public final class OpenAIServer: @unchecked Sendable {
     }
 }
 
+/// The job a handler has submitted, for the connection-close callback (which can come first).
+final class Registration: @unchecked Sendable {
+    private let engine: Engine
+    private let lock = NSLock()
+    private var job: Job?
+    private var closed = false
+    init(engine: Engine) { self.engine = engine }
+
+    func register(_ job: Job) {
+        let cancelNow = lock.withLock { self.job = job; return closed }
+        if cancelNow { engine.cancel(job) }
+    }
+
+    func clientClosed() {
+        let job = lock.withLock { closed = true; return self.job }
+        if let job { engine.cancel(job) }
+    }
+
+    /// The handler has returned its response: later close signals are not about this job.
+    func answered() {
+        lock.withLock { job = nil }
+    }
+}
+
 /// Writes server-sent events: `data: <json>\n\n`, and `data: [DONE]\n\n` at the end.
 struct SSEWriter {
     var writer: any ResponseBodyWriter
@@ -271,7 +320,7 @@ struct OpenAIMiddleware<Context: RequestContext>: RouterMiddleware {
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let endpoint = Self.label(request.uri.path)
-        let response: Response
+        var response: Response
         do {
             if let apiKey, request.uri.path.hasPrefix("/v1/") { try Self.authorize(request.headers[.authorization], key: apiKey) }
             response = try await next(request, context)
@@ -280,6 +329,12 @@ struct OpenAIMiddleware<Context: RequestContext>: RouterMiddleware {
             response = jsonResponse(e.jsonBody, status: e.status)
         }
         metrics.countHTTP(endpoint: endpoint, status: response.status.code)
+        if Self.generating.contains(request.uri.path) {
+            // Watching for a client's disconnect reads the connection past the request
+            // (`cancellingOnDisconnect`), so it cannot carry another: say so, or a keep-alive
+            // client would race the close with its next request.
+            response.headers[.connection] = "close"
+        }
         return response
     }
 
@@ -306,6 +361,8 @@ struct OpenAIMiddleware<Context: RequestContext>: RouterMiddleware {
         default: return .server("\(error)")
         }
     }
+
+    static var generating: Set<String> { ["/v1/completions", "/v1/chat/completions"] }
 
     /// Endpoint label for metrics: known routes by name, anything else as "other".
     static func label(_ path: String) -> String {
