@@ -32,6 +32,8 @@ public struct GenerationParameters: Equatable, Sendable {
     public var stream = false
     /// `stream_options.include_usage`: a last chunk with the usage and no choices.
     public var includeUsage = false
+    /// llama.cpp's `ignore_eos`: generate until max_tokens or a stop string (benchmarks).
+    public var ignoreEOS = false
     public init() {}
 }
 
@@ -208,6 +210,7 @@ func parseParameters(_ f: Fields, limits: RequestLimits, maxTokensKeys: [String]
         }
         guard p.stop.count <= limits.maxStops else { throw APIError.invalid("'stop' holds at most \(limits.maxStops) strings, got \(p.stop.count)", param: "stop") }
     }
+    p.ignoreEOS = try f.bool("ignore_eos") ?? false
     p.stream = try f.bool("stream") ?? false
     if let options = try f.object("stream_options") {
         p.includeUsage = try options.bool("include_usage") ?? false

@@ -207,7 +207,7 @@ public final class OpenAIServer: @unchecked Sendable {
             throw APIError.invalid("\(p.n) samples of \(maxTokens) tokens after a \(prompt.count)-token prompt need \(needed) KV cells; the cache holds \(engine.cacheCapacity): lower n or max_tokens",
                                    param: "n")
         }
-        return Job(prompt: prompt, samples: p.n, stop: StopRules(maxTokens: maxTokens, stopStrings: p.stop), settings: p.sampling,
+        return Job(prompt: prompt, samples: p.n, stop: StopRules(maxTokens: maxTokens, stopStrings: p.stop, stopAtEndOfGeneration: !p.ignoreEOS), settings: p.sampling,
                    seed: p.seed ?? UInt64.random(in: 0...UInt64.max), topLogprobs: topLogprobs)
     }
 

@@ -42,6 +42,8 @@ final class RequestParsingTests: XCTestCase {
         XCTAssertEqual(p.n, 2, "2.0 is an integer to JavaScript clients")
         XCTAssertEqual(p.maxTokens, 7)
         XCTAssertEqual(try completion(#"{"prompt": "x", "top_p": 0}"#).parameters.sampling.temperature, 0, "top_p 0 keeps one token: greedy")
+        XCTAssertTrue(try completion(#"{"prompt": "x", "ignore_eos": true}"#).parameters.ignoreEOS)
+        XCTAssertFalse(try completion(#"{"prompt": "x"}"#).parameters.ignoreEOS)
     }
 
     func testOutOfRangeAndWrongTypes() {
