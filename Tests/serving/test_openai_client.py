@@ -306,6 +306,33 @@ class Limits(unittest.TestCase):
         self.assertEqual(set(codes), {200, 429})
 
 
+class SlowClients(unittest.TestCase):
+    def test_a_client_that_does_not_read_cannot_hold_the_engine(self):
+        """A streamed request whose client never reads still runs to its end (its output waits in
+        its own mailbox), its cells are freed, and other requests are served meanwhile."""
+        import socket
+        sock = socket.socket()
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        sock.connect(("127.0.0.1", MAIN.port))
+        body = json.dumps({"prompt": "slow", "max_tokens": 200, "stream": True, "temperature": 0, "ignore_eos": True,
+                           "logprobs": 5}).encode()
+        sock.sendall(b"POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: "
+                     + str(len(body)).encode() + b"\r\n\r\n" + body)
+        try:
+            r = client().completions.create(model="m", prompt="meanwhile", max_tokens=4, temperature=0)
+            self.assertEqual(len(r.choices), 1)
+            deadline = time.time() + 30
+            while time.time() < deadline:
+                m = MAIN.metrics()
+                if m["llamacl_kv_cells_in_use"] == 0 and m["llamacl_requests_running"] == 0:
+                    break
+                time.sleep(0.1)
+            else:
+                self.fail(f"the unread request still holds the engine: {MAIN.metrics()}")
+        finally:
+            sock.close()
+
+
 class Disconnects(unittest.TestCase):
     def load(self, disconnect):
         """16 requests, 8 at a time, half streamed; with `disconnect`, clients give up at random."""
