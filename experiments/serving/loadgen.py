@@ -12,6 +12,7 @@ timeout per request, loopback addresses only.
 import argparse
 import http.client
 import json
+import os
 import random
 import statistics
 import threading
@@ -77,6 +78,8 @@ def run_level(url, concurrency, requests_per_client, prompt_tokens, max_tokens, 
                 results.append(out)
 
     threads = [threading.Thread(target=client, args=(k,)) for k in range(concurrency)]
+    # The machine may be shared: the 1-minute load average before and after says how much.
+    load_before = os.getloadavg()[0]
     start = time.perf_counter()
     for t in threads:
         t.start()
@@ -97,6 +100,7 @@ def run_level(url, concurrency, requests_per_client, prompt_tokens, max_tokens, 
         "ttft_p95_s": round(percentile(ttft, 95), 4) if ttft else None,
         "tpot_mean_ms": round(1000 * statistics.mean(tpot), 2) if tpot else None,
         "tpot_p50_ms": round(1000 * percentile(tpot, 50), 2) if tpot else None,
+        "loadavg_1m_before": round(load_before, 2), "loadavg_1m_after": round(os.getloadavg()[0], 2),
     }
 
 
