@@ -1,4 +1,4 @@
-// swift-tools-version:5.9
+// swift-tools-version:6.1
 import PackageDescription
 
 // Release builds of the numeric modules: no bounds checks in the inner loops, and on x86-64
@@ -18,7 +18,7 @@ let optimize: [SwiftSetting] = [.unsafeFlags(["-Ounchecked"] + cpuFlags, .when(c
 
 let package = Package(
     name: "LlamaCL",
-    platforms: [.macOS(.v13)],
+    platforms: [.macOS(.v14)],  // Hummingbird 2 needs macOS 14
     products: [
         .executable(name: "llamacl", targets: ["llamacl"]),
     ],
@@ -26,6 +26,10 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-atomics", from: "1.2.0"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.0"),
+        // The HTTP server of `llamacl serve`. Without the ConfigurationSupport trait, which would
+        // build swift-configuration for nothing.
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1", traits: ["FullFoundation"]),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
     ],
     targets: [
         .target(name: "GGUF", swiftSettings: optimize),
@@ -52,7 +56,7 @@ let package = Package(
         .executableTarget(
             name: "llamacl",
             dependencies: [
-                "GGUF", "Tokenizers", "LlamaCore", "CPUBackend", "Generation", "OpenCLBackend", "OpenCLVerification", "Experiments", "Training", "BuildInfo",
+                "GGUF", "Tokenizers", "LlamaCore", "CPUBackend", "Generation", "OpenCLBackend", "OpenCLVerification", "Experiments", "Training", "BuildInfo", "Serving",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         // Experiments as library calls: tasks and verifiers, best-of-N runs, statistics and fits,
@@ -61,6 +65,13 @@ let package = Package(
                                                   .product(name: "Crypto", package: "swift-crypto")]),
         // Training tiny LLaMA-architecture models on the CPU; checkpoints are GGUF.
         .target(name: "Training", dependencies: ["GGUF", "LlamaCore", "Experiments"], swiftSettings: optimize),
+        // The OpenAI-compatible HTTP server: request decoding and validation, SSE, metrics, and the
+        // engine thread that runs Generation's decoding loop.
+        .target(name: "Serving", dependencies: [
+            "Generation", "LlamaCore", "Tokenizers",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "HTTPTypes", package: "swift-http-types"),
+        ]),
         .target(name: "TestSupport", dependencies: ["GGUF"], path: "Tests/TestSupport"),
         .testTarget(name: "GGUFTests", dependencies: ["GGUF", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "GGUF", "TestSupport"]),
@@ -70,6 +81,13 @@ let package = Package(
         .testTarget(name: "OpenCLBackendTests", dependencies: ["OpenCLBackend", "OpenCLVerification", "CPUBackend", "LlamaCore", "GGUF", "TestSupport"]),
         .testTarget(name: "ExperimentsTests", dependencies: ["Experiments", "Generation", "LlamaCore", "CPUBackend", "GGUF", "Tokenizers", "TestSupport"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Experiments", "LlamaCore", "CPUBackend", "GGUF", "Tokenizers", "TestSupport"]),
+        .testTarget(name: "ServingTests", dependencies: ["Serving", "Generation", "LlamaCore", "CPUBackend", "GGUF", "Tokenizers", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["TestSupport", "GGUF", "LlamaCore"]),
     ]
 )
+
+// Tools version 6.1 (for package traits) would make Swift 6 the language mode; the code is
+// written for Swift 5 mode, so every target keeps it.
+for target in package.targets where target.type != .system && target.type != .plugin {
+    target.swiftSettings = (target.swiftSettings ?? []) + [.swiftLanguageMode(.v5)]
+}

@@ -12,6 +12,10 @@ export LLAMACL_FIXTURES="${LLAMACL_FIXTURES:-$(cd .. && pwd)/shared/fixtures}"
 swift build --build-tests
 swift test --skip-build "$@"
 if [ $# -eq 0 ]; then
+  # `llamacl serve` end to end, through the official openai client (installed if missing); uses
+  # the debug binary built above and stops the servers it starts.
+  python3 -c "import openai" 2>/dev/null || python3 -m pip install --quiet openai
+  python3 -m unittest discover -s Tests/serving -v
   swift build -c release --product llamacl
   LLAMACL="$PWD/.build/release/llamacl" bash scripts/slurm/test-slurm.sh
 fi

@@ -25,13 +25,17 @@ public struct DecodeRequest {
     public var makeSampler: (Int) -> Sampler
     /// Text of sample `index` as it becomes safe to show (never part of a stop string).
     public var onText: ((_ index: Int, _ text: String) -> Void)?
+    /// Each token sample `index` adds to its output (never the end-of-generation token), with the
+    /// logits it was drawn from, so a caller can report alternatives (a server's top logprobs).
+    public var onToken: ((_ index: Int, _ token: SampledToken, _ logits: [Float]) -> Void)?
     /// Called once per sample, as it finishes.
     public var onFinish: (SampleOutput) throws -> Void
 
     public init(prompt: [Int], samples: [Int], stop: StopRules, makeSampler: @escaping (Int) -> Sampler,
-                onText: ((Int, String) -> Void)? = nil, onFinish: @escaping (SampleOutput) throws -> Void = { _ in }) {
+                onText: ((Int, String) -> Void)? = nil, onToken: ((Int, SampledToken, [Float]) -> Void)? = nil,
+                onFinish: @escaping (SampleOutput) throws -> Void = { _ in }) {
         self.prompt = prompt; self.samples = samples; self.stop = stop; self.makeSampler = makeSampler
-        self.onText = onText; self.onFinish = onFinish
+        self.onText = onText; self.onToken = onToken; self.onFinish = onFinish
     }
 }
 
@@ -190,6 +194,7 @@ public final class DecodingLoop {
         } else {
             l.output.tokens.append(next.token)
             l.output.logprobs.append(next.logprob)
+            request.onToken?(l.output.index, next, l.logits)
             let (text, stopped) = l.scanner.push(next.token)
             if !text.isEmpty { request.onText?(l.output.index, text) }
             if stopped {
