@@ -75,8 +75,11 @@ public enum BestOfN {
             let prompt = try task.prompt(for: problem, model: gguf)
             return try tokenizer.encode(prompt.text, addSpecial: true, parseSpecial: prompt.parseSpecial)
         }
-        let cells = DecodingLoop.cellsNeeded(promptTokens: prompts.map(\.count).max() ?? 0, batch: min(options.batch, options.n),
-                                             maxTokens: options.maxTokens)
+        // Several problems decode together when a problem has fewer samples than the batch
+        // (greedy runs): room for their prompts (and the next one's) besides the samples' tails.
+        let longestPrompt = prompts.map(\.count).max() ?? 0
+        let concurrentProblems = options.n >= options.batch ? 1 : min(mine.count, (options.batch + options.n - 1) / options.n + 1)
+        let cells = longestPrompt * concurrentProblems + min(options.batch, options.n * max(1, mine.count)) * options.maxTokens
         let model = try load(modelPath, cells)
         let c = model.config
         let shape = ModelShape(parameters: gguf.tensors.reduce(0) { $0 + $1.elementCount }, layers: c.layers, attentionWidth: c.qDim)
@@ -108,8 +111,6 @@ public enum BestOfN {
         var done = total - todo.reduce(0) { $0 + $1.samples.count }
         var generated = 0
         let start = Date()
-        let generator = Generator(model: model, tokenizer: tokenizer)
-        let byId = Dictionary(uniqueKeysWithValues: problems.map { ($0.0.id, $0) })
         let graded = GradedQueue()
         func save(_ sample: Sample) throws {
             try store.append(sample)
@@ -117,27 +118,37 @@ public enum BestOfN {
             progress.update(done: done, tokensPerSecond: Double(generated) / max(1e-9, Date().timeIntervalSince(start)))
         }
         func drain() throws { for s in graded.takeAll() { try save(s) } }
+        // One decoding loop for the whole run: a problem's samples share its prompt's cells,
+        // and when a problem has fewer samples than the batch the next problems' samples fill
+        // the free slots. Sample i of problem p draws from the stream (seed, p, i), and a
+        // sample's tokens do not depend on what decodes beside it, so the batch changes nothing.
+        let loop = try DecodingLoop(model: model, tokenizer: tokenizer, maxBatch: options.batch)
+        let byId = Dictionary(uniqueKeysWithValues: problems.map { ($0.0.id, $0) })
+        var last = Date()
         for (problemId, indices) in todo where !indices.isEmpty {
             let (problem, prompt) = byId[problemId]!
-            var last = Date()
-            _ = try generator.sample(prompt: prompt, indices: indices, batch: options.batch, settings: options.sampler, seed: options.seed,
-                                     problem: problemId, stop: StopRules(maxTokens: options.maxTokens, stopStrings: options.stop)) { output in
-                let now = Date()
-                let sample = Sample(problem: problemId, index: output.index, tokens: output.tokens, text: output.text,
-                                    answer: nil, correct: false, logprob: output.totalLogprob,
-                                    promptTokens: prompt.count, seconds: now.timeIntervalSince(last))
-                last = now
-                generated += output.tokens.count
-                if let grader {
-                    grader.submit(output.text, problem: problem) { grade in graded.add(sample.with(grade)) }
-                    try drain()
-                } else {
-                    let grade = task.grade(output.text, problem: problem)
-                    try save(sample.with(Grade(answer: grade.answer, correct: grade.correct)))
-                }
-            }
-            try drain()
+            let settings = options.sampler, seed = options.seed
+            try loop.submit(DecodeRequest(
+                prompt: prompt, samples: indices, stop: StopRules(maxTokens: options.maxTokens, stopStrings: options.stop),
+                makeSampler: { Sampler(settings: settings, rng: SeededRandom(seed: seed, streams: [UInt64(problemId), UInt64($0)])) },
+                onFinish: { output in
+                    // Wall time between finishing samples, so the samples' seconds add up to the run's.
+                    let now = Date()
+                    let sample = Sample(problem: problemId, index: output.index, tokens: output.tokens, text: output.text,
+                                        answer: nil, correct: false, logprob: output.totalLogprob,
+                                        promptTokens: prompt.count, seconds: now.timeIntervalSince(last))
+                    last = now
+                    generated += output.tokens.count
+                    if let grader {
+                        grader.submit(output.text, problem: problem) { grade in graded.add(sample.with(grade)) }
+                        try drain()
+                    } else {
+                        let grade = task.grade(output.text, problem: problem)
+                        try save(sample.with(Grade(answer: grade.answer, correct: grade.correct)))
+                    }
+                }))
         }
+        try loop.run()
         grader?.waitUntilIdle()
         try drain()
         progress.finish()
