@@ -25,6 +25,10 @@ public struct ChatTemplate: Equatable, Sendable {
     public var llama2TrimContent = false
     /// Zephyr's end-of-message marker (the template's `eos_token`, usually `</s>`).
     public var zephyrEndMarker = "</s>"
+    /// ChatML: the system message the template puts first when the conversation has none
+    /// (Qwen 2 and 2.5: "You are Qwen, created by Alibaba Cloud. You are a helpful assistant.");
+    /// nil for templates that add none.
+    public var defaultSystemMessage: String?
 
     public init(family: Family) {
         self.family = family
@@ -37,6 +41,7 @@ public struct ChatTemplate: Equatable, Sendable {
             family = .llama3
         } else if has("<|im_start|>") {
             family = .chatml
+            defaultSystemMessage = Self.chatMLDefaultSystemMessage(in: template)
         } else if has("<|user|>") && has("<|end|>") {
             family = .phi3
         } else if has("<|user|>") && (has("</s>") || has("eos_token") || has("<|endoftext|>")) {
@@ -78,6 +83,9 @@ public struct ChatTemplate: Equatable, Sendable {
             }
             if addGenerationPrompt { s += "<|start_header_id|>assistant<|end_header_id|>\n\n" }
         case .chatml:
+            if let defaultSystemMessage, messages.first?.role != "system" {
+                s += "<|im_start|>system\n\(defaultSystemMessage)<|im_end|>\n"
+            }
             for m in messages { s += "<|im_start|>\(m.role)\n\(m.content)<|im_end|>\n" }
             if addGenerationPrompt { s += "<|im_start|>assistant\n" }
         case .zephyr:
@@ -114,6 +122,45 @@ public struct ChatTemplate: Equatable, Sendable {
             }
         }
         return s
+    }
+
+    /// The literal system turn a ChatML template writes when the first message is not a system
+    /// message: a string literal `'<|im_start|>system\n…<|im_end|>` whose text is a constant (the
+    /// turn built from `messages[0]['content']` is not a single literal, so it does not match).
+    static func chatMLDefaultSystemMessage(in template: String) -> String? {
+        for quote in ["'", "\""] {
+            let open = quote + "<|im_start|>system\\n"
+            var searchStart = template.startIndex
+            while let start = template.range(of: open, range: searchStart..<template.endIndex) {
+                searchStart = start.upperBound
+                guard let end = template.range(of: "<|im_end|>", range: start.upperBound..<template.endIndex) else { break }
+                let literal = template[start.upperBound..<end.lowerBound]
+                if literal.contains(quote) || literal.isEmpty { continue }
+                return unescapeJinjaString(String(literal))
+            }
+        }
+        return nil
+    }
+
+    /// Jinja (Python) string-literal escapes: \n, \t, \\, \' and \".
+    static func unescapeJinjaString(_ s: String) -> String {
+        var out = ""
+        var escaped = false
+        for c in s {
+            if escaped {
+                switch c {
+                case "n": out.append("\n")
+                case "t": out.append("\t")
+                default: out.append(c)
+                }
+                escaped = false
+            } else if c == "\\" {
+                escaped = true
+            } else {
+                out.append(c)
+            }
+        }
+        return out
     }
 
     private func trim(_ s: String) -> String {

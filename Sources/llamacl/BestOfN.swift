@@ -21,18 +21,24 @@ struct BestOfNRun: ParsableCommand {
 
     @OptionGroup var model: ModelOption
     @OptionGroup var backend: BackendOptions
-    @Option(help: "arithmetic, countdown, or a JSONL file of {\"prompt\", \"answer\"} lines.") var task: String
+    @Option(help: "arithmetic, countdown, humaneval[=PATH] (default PATH: $LLAMACL_MODELS/HumanEval.jsonl.gz), or a JSONL file of {\"prompt\", \"answer\"} lines.")
+    var task: String
     @Option(help: "Regex whose first group extracts the answer (JSONL tasks).") var answerRegex: String?
     @Option(help: "Arithmetic: digits per operand.") var digits: Int = 3
     @Option(help: "Arithmetic: operators to draw from.") var operations: String = "+-*"
     @Option(help: "Countdown: numbers per problem.") var numbers: Int = 4
+    @Option(help: "HumanEval: prompt format, evalplus (EvalPlus's instruct prompt with its response prefix) or no-response-prefix.")
+    var promptFormat: String = HumanEvalTask.PromptFormat.evalplus.rawValue
+    @Option(help: "HumanEval: sandboxed grader processes running beside generation (default: half the CPUs).") var graderWorkers: Int?
+    @Option(help: "HumanEval: wall-clock and CPU limit per program, seconds.") var graderTimeout: Double = 10
     @Option(help: "Number of problems.") var problems: Int = 100
     @Option(help: "Samples per problem.") var n: Int = 16
     @Option(help: "Comma-separated k values (default: powers of 2 up to n).") var k: String?
-    @Option(help: "Tokens per sample at most.") var maxTokens: Int = 16
+    @Option(help: "Tokens per sample at most (default: 16; humaneval 768).") var maxTokens: Int?
     @Option(help: "Seed for problems and samples.") var seed: UInt64 = 0
     @Option(help: "Samples decoded together (default: min(n, 16)).") var batch: Int?
-    @Option(help: "Stop a sample when this text appears (repeatable; default: a newline).") var stop: [String] = ["\n"]
+    @Option(help: "Stop a sample when this text appears (repeatable; default: a newline; humaneval: EvalPlus's stop strings).")
+    var stop: [String] = []
     @Option(help: "Temperature.") var temp: Float = 1.0
     @Option(help: "Top-k (0 = off).") var topK: Int = 0
     @Option(help: "Top-p (1 = off).") var topP: Float = 1.0
@@ -45,14 +51,24 @@ struct BestOfNRun: ParsableCommand {
 
     var settings: SamplerSettings { SamplerSettings(temperature: temp, topK: topK, topP: topP, minP: minP) }
 
-    func options() throws -> BestOfNOptions {
+    /// The run's options; stop strings and token budget default to the task's.
+    func options(task: (any ExperimentTask)? = nil) throws -> BestOfNOptions {
         let ks: [Int]? = try k.map { try parseList($0, option: "--k", example: "1,2,4") }
         let shardSpec = try shard.map { try ShardSpec(parsing: $0) }
+        let stop = self.stop.isEmpty ? (task?.defaultStop ?? ["\n"]) : self.stop
+        let maxTokens = self.maxTokens ?? task?.defaultMaxTokens ?? 16
         return BestOfNOptions(problems: problems, n: n, ks: ks, maxTokens: maxTokens, seed: seed, batch: batch, stop: stop, sampler: settings,
                               shard: shardSpec, includeTrainingProblems: includeTrainingProblems, quiet: quiet)
     }
 
     func validate() throws {
+        if task == "humaneval" || task.hasPrefix("humaneval=") {
+            guard HumanEvalTask.PromptFormat(rawValue: promptFormat) != nil else {
+                throw ValidationError("unknown --prompt-format '\(promptFormat)' (\(HumanEvalTask.PromptFormat.allCases.map(\.rawValue).joined(separator: ", ")))")
+            }
+            guard graderTimeout > 0 else { throw ValidationError("--grader-timeout must be positive") }
+            if let graderWorkers, graderWorkers < 1 { throw ValidationError("--grader-workers must be at least 1") }
+        }
         do { try options().validate() } catch let error as ValidationError { throw error } catch { throw ValidationError("\(error)") }
     }
 
@@ -60,18 +76,25 @@ struct BestOfNRun: ParsableCommand {
         switch task {
         case "arithmetic": return ArithmeticTask(digits: digits, operations: operations)
         case "countdown": return CountdownTask(numbers: numbers)
+        case "humaneval", _ where task.hasPrefix("humaneval="):
+            let path = task == "humaneval" ? HumanEvalTask.defaultPath : String(task.dropFirst("humaneval=".count))
+            let seconds = Int(graderTimeout.rounded(.up))
+            return try HumanEvalTask(path: path, format: HumanEvalTask.PromptFormat(rawValue: promptFormat) ?? .evalplus,
+                                     limits: SandboxLimits(wallSeconds: graderTimeout, cpuSeconds: seconds),
+                                     workers: graderWorkers ?? GraderPool.defaultWorkers)
         default:
             guard task.hasSuffix(".jsonl") || FileManager.default.fileExists(atPath: task) else {
-                throw ValidationError("unknown --task '\(task)' (arithmetic, countdown, or a .jsonl file)")
+                throw ValidationError("unknown --task '\(task)' (arithmetic, countdown, humaneval[=PATH], or a .jsonl file)")
             }
             return try JSONLTask(path: task, answerPattern: answerRegex)
         }
     }
 
     func run() throws {
+        let task = try makeTask()
         let summary = try Experiments.BestOfN.run(
-            modelPath: model.model, load: { path, cells in try backend.load(path, minimumCells: cells).1 }, task: try makeTask(),
-            options: try options(), engineVersion: LlamaCL.version,
+            modelPath: model.model, load: { path, cells in try backend.load(path, minimumCells: cells).1 }, task: task,
+            options: try options(task: task), engineVersion: LlamaCL.version,
             environment: .current(threads: backend.backend == .opencl ? nil : backend.threadCount), out: URL(fileURLWithPath: out),
             log: { print($0, to: &standardError) })
         printSummary(summary, out: out)

@@ -83,3 +83,34 @@ final class ChatTemplateTests: XCTestCase {
                        "<|system|>\nBe brief.<|end|>\n<|user|>\nHi<|end|>\n")
     }
 }
+
+/// ChatML with a template-supplied default system message (Qwen 2 / 2.5), against jinja2's
+/// rendering of the real template (`QwenChatTemplateCases`, generated from the model's GGUF).
+final class QwenChatTemplateTests: XCTestCase {
+    func testDefaultSystemMessageIsFoundInTheTemplate() throws {
+        let t = try ChatTemplate(recognizing: QwenChatTemplateCases.template)
+        XCTAssertEqual(t.family, .chatml)
+        XCTAssertEqual(t.defaultSystemMessage, "You are Qwen, created by Alibaba Cloud. You are a helpful assistant.")
+        XCTAssertNil(try ChatTemplate(recognizing: ChatTemplateTests.chatml).defaultSystemMessage, "plain ChatML adds none")
+        let qwen2 = "{% for message in messages %}{% if loop.first and messages[0]['role'] != 'system' %}"
+            + "{{ '<|im_start|>system\\nYou are a helpful assistant.<|im_end|>\\n' }}{% endif %}"
+            + "{{'<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>' + '\\n'}}{% endfor %}"
+        XCTAssertEqual(try ChatTemplate(recognizing: qwen2).defaultSystemMessage, "You are a helpful assistant.")
+    }
+
+    func testRenderingMatchesJinja2() throws {
+        let t = try ChatTemplate(recognizing: QwenChatTemplateCases.template)
+        for (i, c) in QwenChatTemplateCases.cases.enumerated() {
+            XCTAssertEqual(t.render(c.messages, addGenerationPrompt: c.addGenerationPrompt), c.expected, "case \(i)")
+        }
+    }
+
+    func testTheModelsOwnTemplate() throws {
+        let gguf = try GGUFFile(path: Models.require(Models.qwenCoder05B))
+        XCTAssertEqual(try gguf.string("tokenizer.chat_template"), QwenChatTemplateCases.template)
+        let t = try ChatTemplate(gguf: gguf)
+        for c in QwenChatTemplateCases.cases {
+            XCTAssertEqual(t.render(c.messages, addGenerationPrompt: c.addGenerationPrompt), c.expected)
+        }
+    }
+}

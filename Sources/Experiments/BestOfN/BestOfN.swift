@@ -71,9 +71,15 @@ public enum BestOfN {
         let tokenizer = try loadTokenizer(from: gguf)
         let all = try problems(task: task, options: options, model: gguf, log: log)
         let mine = options.shard?.select(all) ?? all
-        let prompts = try mine.map { try tokenizer.encode($0.prompt, addSpecial: true, parseSpecial: false) }
-        let cells = DecodingLoop.cellsNeeded(promptTokens: prompts.map(\.count).max() ?? 0, batch: min(options.batch, options.n),
-                                             maxTokens: options.maxTokens)
+        let prompts = try mine.map { problem -> [Int] in
+            let prompt = try task.prompt(for: problem, model: gguf)
+            return try tokenizer.encode(prompt.text, addSpecial: true, parseSpecial: prompt.parseSpecial)
+        }
+        // Several problems decode together when a problem has fewer samples than the batch
+        // (greedy runs): room for their prompts (and the next one's) besides the samples' tails.
+        let longestPrompt = prompts.map(\.count).max() ?? 0
+        let concurrentProblems = options.n >= options.batch ? 1 : min(mine.count, (options.batch + options.n - 1) / options.n + 1)
+        let cells = longestPrompt * concurrentProblems + min(options.batch, options.n * max(1, mine.count)) * options.maxTokens
         let model = try load(modelPath, cells)
         let c = model.config
         let shape = ModelShape(parameters: gguf.tensors.reduce(0) { $0 + $1.elementCount }, layers: c.layers, attentionWidth: c.qDim)
@@ -84,40 +90,67 @@ public enum BestOfN {
         try parameters.validate()
         let store = try ResultStore(directory: out, parameters: parameters)
         if store.truncatedBytes > 0 { log("resumed: dropped \(store.truncatedBytes) bytes of a sample cut short") }
-        try sample(model: model, tokenizer: tokenizer, task: task, problems: Array(zip(mine, prompts)), options: options, store: store)
+        let grader = try task.makeConcurrentGrader()
+        if let grader { log("grading: \(grader.description)") }
+        try sample(model: model, tokenizer: tokenizer, task: task, problems: Array(zip(mine, prompts)), options: options, store: store,
+                   grader: grader)
         let summary = try store.writeSummary()
         try Plots.write(summary, to: out)
         return summary
     }
 
     /// Samples what `store` still lacks for `problems` (each with its prompt's tokens) and
-    /// appends each graded sample as it finishes.
+    /// appends each graded sample as it finishes. With a `grader` (code tasks), texts are graded
+    /// beside generation and stored as their grades arrive (on this thread, between tokens).
     public static func sample(model: any LanguageModel, tokenizer: any Tokenizer, task: any ExperimentTask,
-                              problems: [(Problem, [Int])], options: BestOfNOptions, store: ResultStore) throws {
+                              problems: [(Problem, [Int])], options: BestOfNOptions, store: ResultStore,
+                              grader: (any ConcurrentGrader)? = nil) throws {
         let todo = store.remaining(problems: problems.map(\.0.id), n: options.n)
         let total = problems.count * options.n
         let progress = ProgressPrinter(total: total, unit: "samples", quiet: options.quiet)
         var done = total - todo.reduce(0) { $0 + $1.samples.count }
         var generated = 0
         let start = Date()
-        let generator = Generator(model: model, tokenizer: tokenizer)
+        let graded = GradedQueue()
+        func save(_ sample: Sample) throws {
+            try store.append(sample)
+            done += 1
+            progress.update(done: done, tokensPerSecond: Double(generated) / max(1e-9, Date().timeIntervalSince(start)))
+        }
+        func drain() throws { for s in graded.takeAll() { try save(s) } }
+        // One decoding loop for the whole run: a problem's samples share its prompt's cells,
+        // and when a problem has fewer samples than the batch the next problems' samples fill
+        // the free slots. Sample i of problem p draws from the stream (seed, p, i), and a
+        // sample's tokens do not depend on what decodes beside it, so the batch changes nothing.
+        let loop = try DecodingLoop(model: model, tokenizer: tokenizer, maxBatch: options.batch)
         let byId = Dictionary(uniqueKeysWithValues: problems.map { ($0.0.id, $0) })
+        var last = Date()
         for (problemId, indices) in todo where !indices.isEmpty {
             let (problem, prompt) = byId[problemId]!
-            var last = Date()
-            _ = try generator.sample(prompt: prompt, indices: indices, batch: options.batch, settings: options.sampler, seed: options.seed,
-                                     problem: problemId, stop: StopRules(maxTokens: options.maxTokens, stopStrings: options.stop)) { output in
-                let graded = task.grade(output.text, problem: problem)
-                let now = Date()
-                try store.append(Sample(problem: problemId, index: output.index, tokens: output.tokens, text: output.text,
-                                        answer: graded.answer, correct: graded.correct, logprob: output.totalLogprob,
-                                        promptTokens: prompt.count, seconds: now.timeIntervalSince(last)))
-                last = now
-                done += 1
-                generated += output.tokens.count
-                progress.update(done: done, tokensPerSecond: Double(generated) / max(1e-9, now.timeIntervalSince(start)))
-            }
+            let settings = options.sampler, seed = options.seed
+            try loop.submit(DecodeRequest(
+                prompt: prompt, samples: indices, stop: StopRules(maxTokens: options.maxTokens, stopStrings: options.stop),
+                makeSampler: { Sampler(settings: settings, rng: SeededRandom(seed: seed, streams: [UInt64(problemId), UInt64($0)])) },
+                onFinish: { output in
+                    // Wall time between finishing samples, so the samples' seconds add up to the run's.
+                    let now = Date()
+                    let sample = Sample(problem: problemId, index: output.index, tokens: output.tokens, text: output.text,
+                                        answer: nil, correct: false, logprob: output.totalLogprob,
+                                        promptTokens: prompt.count, seconds: now.timeIntervalSince(last))
+                    last = now
+                    generated += output.tokens.count
+                    if let grader {
+                        grader.submit(output.text, problem: problem) { grade in graded.add(sample.with(grade)) }
+                        try drain()
+                    } else {
+                        let grade = task.grade(output.text, problem: problem)
+                        try save(sample.with(Grade(answer: grade.answer, correct: grade.correct)))
+                    }
+                }))
         }
+        try loop.run()
+        grader?.waitUntilIdle()
+        try drain()
         progress.finish()
     }
 
@@ -156,5 +189,23 @@ public enum BestOfN {
             }
             candidates *= 2
         }
+    }
+}
+
+/// Graded samples waiting to be stored (grades arrive on the grader's threads).
+private final class GradedQueue: @unchecked Sendable {
+    private let lock = NSLock()
+    private var items: [Sample] = []
+    func add(_ s: Sample) { lock.withLock { items.append(s) } }
+    func takeAll() -> [Sample] { lock.withLock { defer { items = [] }; return items } }
+}
+
+extension Sample {
+    /// This sample with `grade`'s verdict.
+    func with(_ grade: Grade) -> Sample {
+        var s = self
+        s.answer = grade.answer; s.correct = grade.correct; s.code = grade.code; s.failure = grade.failure
+        s.detail = grade.detail; s.behaviour = grade.behaviour
+        return s
     }
 }

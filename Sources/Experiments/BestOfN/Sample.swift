@@ -18,9 +18,20 @@ public struct Sample: Codable, Equatable, Sendable {
     public var promptTokens: Int
     /// Wall-clock seconds attributed to this sample (a batch's time split over its samples).
     public var seconds: Double
+    /// Code tasks (absent otherwise): the extracted program, why it failed (a `CodeFailure`,
+    /// absent when it passed) with one line of detail, and its outputs on the prompt's examples.
+    public var code: String?
+    public var failure: CodeFailure?
+    public var detail: String?
+    public var behaviour: [String]?
 
     public init(problem: Int, index: Int, tokens: [Int], text: String, answer: String?, correct: Bool,
-                logprob: Double, promptTokens: Int = 0, seconds: Double = 0) {
+                logprob: Double, promptTokens: Int = 0, seconds: Double = 0, code: String? = nil, failure: CodeFailure? = nil,
+                detail: String? = nil, behaviour: [String]? = nil) {
+        self.code = code
+        self.failure = failure
+        self.detail = detail
+        self.behaviour = behaviour
         self.problem = problem
         self.index = index
         self.tokens = tokens
@@ -39,7 +50,7 @@ public struct Sample: Codable, Equatable, Sendable {
 
     enum CodingKeys: String, CodingKey {
         case problem, index = "sample", tokens, text, answer, correct, logprob
-        case promptTokens = "prompt_tokens", seconds
+        case promptTokens = "prompt_tokens", seconds, code, failure, detail, behaviour
     }
 
     public init(from decoder: Decoder) throws {
@@ -53,6 +64,10 @@ public struct Sample: Codable, Equatable, Sendable {
         logprob = try c.decode(Double.self, forKey: .logprob)
         promptTokens = try c.decodeIfPresent(Int.self, forKey: .promptTokens) ?? 0
         seconds = try c.decodeIfPresent(Double.self, forKey: .seconds) ?? 0
+        code = try c.decodeIfPresent(String.self, forKey: .code)
+        failure = try c.decodeIfPresent(CodeFailure.self, forKey: .failure)
+        detail = try c.decodeIfPresent(String.self, forKey: .detail)
+        behaviour = try c.decodeIfPresent([String].self, forKey: .behaviour)
     }
 
     public func encode(to encoder: Encoder) throws {
@@ -68,6 +83,11 @@ public struct Sample: Codable, Equatable, Sendable {
         try c.encode(logprob.isFinite ? logprob : -Double.greatestFiniteMagnitude, forKey: .logprob)
         try c.encode(promptTokens, forKey: .promptTokens)
         try c.encode(seconds, forKey: .seconds)
+        // Only code tasks have these; other tasks' lines stay as they were.
+        try c.encodeIfPresent(code, forKey: .code)
+        try c.encodeIfPresent(failure, forKey: .failure)
+        try c.encodeIfPresent(detail, forKey: .detail)
+        try c.encodeIfPresent(behaviour, forKey: .behaviour)
     }
 }
 

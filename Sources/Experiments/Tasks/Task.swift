@@ -1,4 +1,5 @@
 import Foundation
+import GGUF
 
 /// One question put to the model, with its reference answer.
 public struct Problem: Codable, Equatable, Sendable {
@@ -35,6 +36,57 @@ public protocol ExperimentTask {
     /// The answer the model gave, pulled out of its raw generated text; nil if there is none.
     func extractAnswer(from generated: String) -> String?
     func isCorrect(extracted: String?, problem: Problem) -> Bool
+
+    // Requirements below have defaults (plain-text prompts graded inline), so a task written
+    // before them needs none of them.
+
+    /// The text put to the model for `problem` (`model` is there for its chat template);
+    /// default: the problem's prompt as it is, special-token text not parsed.
+    func prompt(for problem: Problem, model: GGUFFile) throws -> TaskPrompt
+    /// Stop strings and token budget when the caller gives none; default: a newline, 16 tokens.
+    var defaultStop: [String] { get }
+    var defaultMaxTokens: Int { get }
+    /// A grader that runs answers outside the engine's process, beside generation (code tasks);
+    /// nil (the default) grades inline with `grade`.
+    func makeConcurrentGrader() throws -> (any ConcurrentGrader)?
+}
+
+/// The text of a prompt, and whether special-token text in it (a chat template's
+/// `<|im_start|>`) is to be read as those tokens.
+public struct TaskPrompt: Sendable, Equatable {
+    public var text: String
+    public var parseSpecial: Bool
+    public init(text: String, parseSpecial: Bool = false) { self.text = text; self.parseSpecial = parseSpecial }
+}
+
+/// How one generated text was graded. Code tasks fill in the program and how it ran.
+public struct Grade: Sendable, Equatable {
+    /// The extracted answer; for code tasks, the program's behaviour on the prompt's examples
+    /// (see `HumanEvalTask`), which is what the vote rules count.
+    public var answer: String?
+    public var correct: Bool
+    /// Code tasks: the extracted program.
+    public var code: String?
+    /// Code tasks: why it failed (nil when it passed).
+    public var failure: CodeFailure?
+    public var detail: String?
+    /// Code tasks: the outputs of the example calls.
+    public var behaviour: [String]?
+
+    public init(answer: String?, correct: Bool, code: String? = nil, failure: CodeFailure? = nil, detail: String? = nil,
+                behaviour: [String]? = nil) {
+        self.answer = answer; self.correct = correct; self.code = code; self.failure = failure; self.detail = detail
+        self.behaviour = behaviour
+    }
+}
+
+/// Grades texts asynchronously (code execution in a process pool): `submit` returns at once.
+public protocol ConcurrentGrader: AnyObject, Sendable {
+    /// What the grader isolates and limits, for the record.
+    var description: String { get }
+    func submit(_ generated: String, problem: Problem, completion: @escaping @Sendable (Grade) -> Void)
+    /// Blocks until every submitted text is graded and its completion has returned.
+    func waitUntilIdle()
 }
 
 extension ExperimentTask {
@@ -43,6 +95,11 @@ extension ExperimentTask {
         let answer = extractAnswer(from: generated)
         return (answer, isCorrect(extracted: answer, problem: problem))
     }
+
+    public func prompt(for problem: Problem, model: GGUFFile) throws -> TaskPrompt { TaskPrompt(text: problem.prompt) }
+    public var defaultStop: [String] { ["\n"] }
+    public var defaultMaxTokens: Int { 16 }
+    public func makeConcurrentGrader() throws -> (any ConcurrentGrader)? { nil }
 }
 
 /// Helpers shared by the tasks' extractors and verifiers.
