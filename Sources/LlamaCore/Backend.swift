@@ -57,6 +57,48 @@ public protocol Backend: AnyObject {
     func read(_ t: Tensor, rows: Int) throws -> [Float]
     /// Every cell of one layer of `cache` as host floats, [cells, kvDim] each (verify's store-KV check).
     func readKV(_ cache: KVCache, layer: Int) throws -> (keys: [Float], values: [Float])
+
+    // MARK: Optional (default implementations below)
+
+    /// What the device did since the last `resetProfile()`: launches, host synchronisations,
+    /// bytes moved, per-kernel times. Backends without a device report zeros.
+    var profile: BackendProfile { get }
+    func resetProfile()
+}
+
+extension Backend {
+    public var profile: BackendProfile { BackendProfile() }
+    public func resetProfile() {}
+}
+
+/// Counters of a backend's work, summed since the last reset. `ops` is counted by the forward
+/// pass (every backend); the rest by a device runtime (zeros on the CPU).
+public struct BackendProfile: Sendable, Equatable {
+    /// Backend op calls made by the forward pass (`Transformer`).
+    public var ops = 0
+    /// Kernel launches (clEnqueueNDRangeKernel), plus one per GEMM library call.
+    public var launches = 0
+    /// Points where the host waited for the device: clFinish, blocking reads and writes, event waits.
+    public var hostSyncs = 0
+    public var bytesToDevice = 0
+    public var bytesFromDevice = 0
+    /// Device time per kernel (name → launches and seconds), when the driver's profiling events
+    /// are on (`LLAMACL_PROFILE=1` / `bench --profile`); empty otherwise.
+    public var kernelTimes: [String: KernelTime] = [:]
+
+    public struct KernelTime: Sendable, Equatable {
+        public var count = 0
+        public var seconds = 0.0
+        public init(count: Int = 0, seconds: Double = 0) { self.count = count; self.seconds = seconds }
+    }
+
+    public init() {}
+
+    /// Each counter divided by `n` (per token), times included.
+    public func per(_ n: Int) -> (ops: Double, launches: Double, hostSyncs: Double, bytesToDevice: Double, bytesFromDevice: Double) {
+        let d = Double(max(n, 1))
+        return (Double(ops) / d, Double(launches) / d, Double(hostSyncs) / d, Double(bytesToDevice) / d, Double(bytesFromDevice) / d)
+    }
 }
 
 /// Everything the ops need to know about one batch, computed once per forward on the host:

@@ -51,9 +51,8 @@ extension OpenCLBackend {
 
     /// SGEMM over F32 weights directly, or over chunks of rows dequantized into scratch.
     func gemm(_ out: OpenCLTensor, _ x: OpenCLTensor, _ w: OpenCLWeight, rows: Int) throws {
-        let queue = device.queue
         if w.type == .f32 {
-            try CLBlast.sgemm(queue: queue, m: rows, n: w.rows, k: w.cols, a: x.buffer, b: w.buffer, c: out.buffer, cOffset: 0, ldc: w.rows)
+            try CLBlast.sgemm(device: device, m: rows, n: w.rows, k: w.cols, a: x.buffer, b: w.buffer, c: out.buffer, cOffset: 0, ldc: w.rows)
             return
         }
         let chunk = chunkRows(w, bytesPerValue: 4)
@@ -61,13 +60,12 @@ extension OpenCLBackend {
         for first in stride(from: 0, to: w.rows, by: chunk) {
             let n = min(chunk, w.rows - first)
             try dequantize(w, rows: first..<first + n, into: dense, half: false)
-            try CLBlast.sgemm(queue: queue, m: rows, n: n, k: w.cols, a: x.buffer, b: dense, c: out.buffer, cOffset: first, ldc: w.rows)
+            try CLBlast.sgemm(device: device, m: rows, n: n, k: w.cols, a: x.buffer, b: dense, c: out.buffer, cOffset: first, ldc: w.rows)
         }
     }
 
     /// HGEMM on F16 storage: x and W chunks converted to half, the product converted back.
     func gemmHalf(_ out: OpenCLTensor, _ x: OpenCLTensor, _ w: OpenCLWeight, rows: Int) throws {
-        let queue = device.queue
         let xHalf = try scratchBuffer("activations (F16)", bytes: rows * w.cols * 2)
         let outHalf = try scratchBuffer("products (F16)", bytes: rows * w.rows * 2)
         try kernels.toHalf.launch([.buffer(xHalf), .buffer(x.buffer), .int(rows * w.cols)], global: [rows * w.cols])
@@ -76,7 +74,7 @@ extension OpenCLBackend {
         for first in stride(from: 0, to: w.rows, by: chunk) {
             let n = min(chunk, w.rows - first)
             try dequantize(w, rows: first..<first + n, into: dense, half: true)
-            try CLBlast.hgemm(queue: queue, m: rows, n: n, k: w.cols, a: xHalf, b: dense, c: outHalf, cOffset: first, ldc: w.rows)
+            try CLBlast.hgemm(device: device, m: rows, n: n, k: w.cols, a: xHalf, b: dense, c: outHalf, cOffset: first, ldc: w.rows)
         }
         try kernels.fromHalf.launch([.buffer(out.buffer), .buffer(outHalf), .int(rows * w.rows)], global: [rows * w.rows])
     }

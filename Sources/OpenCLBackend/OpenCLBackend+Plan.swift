@@ -47,7 +47,7 @@ extension OpenCLBackend {
         let maxVisible = (0..<rows).map { Int(plan.visibleOffsets[$0 + 1] - plan.visibleOffsets[$0]) }.max() ?? 0
         func upload(_ label: String, _ values: [Int32]) throws -> Buffer {
             let b = try scratchBuffer("plan: \(label)", bytes: max(1, values.count) * 4)
-            try b.write(values)
+            try b.upload(values)
             return b
         }
         let s = DevicePlan(plan: plan, tokens: try upload("tokens", plan.tokens), cells: try upload("cells", plan.cells),
@@ -112,7 +112,7 @@ extension OpenCLBackend {
         }
         ropeState = nil   // release before the new table takes the scratch slots
         let c = try scratchBuffer("rope cosines", bytes: cosines.count * 4), s = try scratchBuffer("rope sines", bytes: sines.count * 4)
-        try c.write(cosines); try s.write(sines)
+        try c.upload(cosines); try s.upload(sines)
         let t = RopeTableOnDevice(plan: plan, key: key, cosines: c, sines: s)
         ropeState = t
         return t
