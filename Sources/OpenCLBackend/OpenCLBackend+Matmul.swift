@@ -23,26 +23,40 @@ extension OpenCLBackend {
         }
     }
 
-    /// out[t] = W·x[t] (+ bias) straight from W's stored blocks. On a GPU a row gets as many
-    /// lanes as it has 32-value units (up to the group size), so wide rows spread over a warp;
-    /// on a CPU driver one lane per row, so a group is a plain loop over many rows.
+    /// out[t] = W·x[t] (+ bias) straight from W's stored blocks, with the kernel specialised for
+    /// W's type (matvec.cl); every weight block is read once for all the batch's rows.
     func matvec(_ out: OpenCLTensor, _ x: OpenCLTensor, _ w: OpenCLWeight, bias: OpenCLWeight?, rows: Int) throws {
-        let ls = kernels.matvec.groupSize(preferred: 128)
-        let units = (w.cols + 31) / 32
+        let kernel = try kernels.typed(w.type).matvec
+        let layout = matvecLayout(kernel, slots: w.rows, cols: w.cols, rows: rows)
+        try kernel.launch([
+            .buffer(out.buffer), .buffer(w.buffer), .uint64(UInt64(w.rowBytes)),
+            .buffer(x.buffer), .buffer(bias?.buffer ?? placeholder), .int(bias == nil ? 0 : 1),
+            .int(w.cols), .int(w.rows), .int(rows), .int(layout.lanes), .local(bytes: layout.local * 4),
+        ], global: layout.global, local: [layout.local, 1])
+    }
+
+    /// The launch shape of the matvec family (matvec.cl): `slots` outputs (rows, or row pairs),
+    /// `lanes` work-items each. On a GPU a slot gets up to a warp of lanes (as many as its row has
+    /// 32-value units), so wide rows spread over a warp and a group still covers several slots
+    /// (the fused norm's sum of squares is computed once per group); on a CPU driver one lane per
+    /// slot, so a group is a plain loop over many rows. Dimension 1 walks blocks of 4 batch rows
+    /// (MAX_ROWS in matvec.cl).
+    func matvecLayout(_ kernel: Kernel, slots: Int, cols: Int, rows: Int) -> (global: [Int], local: Int, lanes: Int) {
+        let ls = kernel.groupSize(preferred: device.info.kind == "CPU" ? 128 : 256)
+        let units = (cols + 31) / 32
         var lanes = 1
         if let forced = options.matvecLanes {
             while lanes * 2 <= min(forced, ls) { lanes *= 2 }
         } else if device.info.kind != "CPU" {
-            while lanes < min(units, ls) { lanes *= 2 }
+            while lanes < min(units, 32, ls) { lanes *= 2 }
         }
-        let rowsPerGroup = ls / lanes
-        let groups = (w.rows + rowsPerGroup - 1) / rowsPerGroup
-        try kernels.matvec.launch([
-            .buffer(out.buffer), .buffer(w.buffer), .int(Int(w.type.rawValue)), .uint64(UInt64(w.rowBytes)),
-            .buffer(x.buffer), .buffer(bias?.buffer ?? placeholder), .int(bias == nil ? 0 : 1),
-            .int(w.cols), .int(w.rows), .int(lanes), .local(bytes: ls * 4),
-        ], global: [ls * groups, rows], local: [ls, 1])
+        let slotsPerGroup = ls / lanes
+        let groups = (slots + slotsPerGroup - 1) / slotsPerGroup
+        return ([ls * groups, (rows + Self.matvecRowBlock - 1) / Self.matvecRowBlock], ls, lanes)
     }
+
+    /// Batch rows one matvec work-group computes together (MAX_ROWS in matvec.cl).
+    static let matvecRowBlock = 4
 
     /// How many of W's rows fit the dequantization scratch at `bytesPerValue`.
     private func chunkRows(_ w: OpenCLWeight, bytesPerValue: Int) -> Int {

@@ -34,6 +34,9 @@ public final class OpenCLBackend: Backend {
         public var matvecMaxRows: Int
         /// Work-items per output row in matvec (a power of two); nil: by device kind (see `matvec`).
         public var matvecLanes: Int?
+        /// Visible cells per work-group in decode attention (split-K): longer contexts are cut
+        /// into chunks of this many cells, each its own work-group, merged after.
+        public var attentionChunk: Int
         /// Upper bound of the dequantization and attention-score scratch buffers.
         public var scratchBytes: Int
         /// Where compiled programs are cached (nil: no cache). Default: `Compiler.defaultCacheDirectory()`.
@@ -45,11 +48,11 @@ public final class OpenCLBackend: Backend {
         public var profiling: Bool
 
         public init(device: String? = nil, memoryLimit: Int? = nil, gemm: GemmPrecision? = nil, matvecMaxRows: Int = 4,
-                    matvecLanes: Int? = nil, scratchBytes: Int = 64 << 20, kernelCacheDirectory: URL? = Compiler.defaultCacheDirectory(),
+                    matvecLanes: Int? = nil, attentionChunk: Int = 256, scratchBytes: Int = 64 << 20, kernelCacheDirectory: URL? = Compiler.defaultCacheDirectory(),
                     extraKernelSource: String = "", profiling: Bool? = nil) {
             self.device = device; self.memoryLimit = memoryLimit
             self.gemm = gemm ?? ProcessInfo.processInfo.environment["LLAMACL_GEMM"].flatMap(GemmPrecision.init(rawValue:)) ?? .auto
-            self.matvecMaxRows = matvecMaxRows; self.matvecLanes = matvecLanes; self.scratchBytes = scratchBytes
+            self.matvecMaxRows = matvecMaxRows; self.matvecLanes = matvecLanes; self.attentionChunk = attentionChunk; self.scratchBytes = scratchBytes
             self.kernelCacheDirectory = kernelCacheDirectory; self.extraKernelSource = extraKernelSource
             self.profiling = profiling ?? (ProcessInfo.processInfo.environment[OpenCLBackend.profilingEnvironmentKey] == "1")
         }
