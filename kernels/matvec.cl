@@ -90,21 +90,28 @@ inline void lane_dots(weight_row row, global const float* x, int cols, int nrows
         float16 w0, w1, n0 = (float16)(1.0f), n1 = (float16)(1.0f);
         unit_decode(row, u, &w0, &w1);
         if (norm) { n0 = vload16(0, norm + 32 * u); n1 = vload16(1, norm + 32 * u); }
-        for (int t = 0; t < nrows; t++) {
-            global const float* xs = x + (size_t)t * cols + 32 * u;
-            float16 x0 = vload16(0, xs), x1 = vload16(1, xs);
-            if (norm) { x0 = x0 * scale[t] * n0; x1 = x1 * scale[t] * n1; }
-            acc[t] += dot16(w0, x0) + dot16(w1, x1);
+        // a constant trip count, unrolled, so acc[] and scale[] stay in registers
+        #pragma unroll
+        for (int t = 0; t < MAX_ROWS; t++) {
+            if (t < nrows) {
+                global const float* xs = x + (size_t)t * cols + 32 * u;
+                float16 x0 = vload16(0, xs), x1 = vload16(1, xs);
+                if (norm) { x0 = x0 * scale[t] * n0; x1 = x1 * scale[t] * n1; }
+                acc[t] += dot16(w0, x0) + dot16(w1, x1);
+            }
         }
     }
     done = units * 32;
 #endif
     for (int i = done + lane; i < cols; i += lanes) {
         float w = weight_at(WEIGHT_TYPE, row, i);
-        for (int t = 0; t < nrows; t++) {
-            float xv = x[(size_t)t * cols + i];
-            if (norm) xv = xv * scale[t] * norm[i];
-            acc[t] += w * xv;
+        #pragma unroll
+        for (int t = 0; t < MAX_ROWS; t++) {
+            if (t < nrows) {
+                float xv = x[(size_t)t * cols + i];
+                if (norm) xv = xv * scale[t] * norm[i];
+                acc[t] += w * xv;
+            }
         }
     }
 }
