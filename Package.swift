@@ -49,6 +49,7 @@ let package = Package(
             .embedInCode("common.cl"), .embedInCode("embed.cl"), .embedInCode("rmsnorm.cl"), .embedInCode("rope.cl"),
             .embedInCode("swiglu.cl"), .embedInCode("add.cl"), .embedInCode("attention.cl"), .embedInCode("dequantize.cl"),
             .embedInCode("matvec.cl"), .embedInCode("kv.cl"), .embedInCode("gather.cl"), .embedInCode("convert.cl"),
+            .embedInCode("qkv.cl"), .embedInCode("ffn.cl"), .embedInCode("argmax.cl"),
         ]),
         .target(name: "OpenCLBackend", dependencies: ["LlamaCore", "GGUF", "COpenCL", "CCLBlast", "Kernels"]),
         // OpenCL vs the CPU reference, op by op and model-wide: shared by `llamacl verify` and the tests.

@@ -146,6 +146,124 @@ public enum ReferenceOps {
         }
     }
 
+    // MARK: Fused decode kernels (each the plain sequence of the ops above it replaces)
+
+    /// Oracle of `matvec_add_rows` (matvec.cl): x[t] += W · a[t], i.e. `matvecRows` into a
+    /// temporary, then `addInPlace`.   W (O, D), a (T, D) -> x (T, O)
+    public static func matvecAddRows(_ x: UnsafeMutablePointer<Float>, _ a: UnsafePointer<Float>, _ w: CPUWeight, rows: Int) {
+        var product = [Float](repeating: 0, count: rows * w.rows)
+        product.withUnsafeMutableBufferPointer { matvecRows($0.baseAddress!, a, w, bias: nil, rows: rows) }
+        addInPlace(x, product, count: rows * w.rows)
+    }
+
+    /// Oracle of `rmsnorm_matvec_rows` (matvec.cl): out[t] = W · rmsnorm(x[t]) · norm.
+    /// x (T, D), norm (D), W (O, D) -> out (T, O)
+    public static func rmsnormMatvecRows(_ out: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, norm: UnsafePointer<Float>, eps: Float,
+                                         _ w: CPUWeight, rows: Int) {
+        var n = [Float](repeating: 0, count: rows * w.cols)
+        n.withUnsafeMutableBufferPointer { rmsnormRows($0.baseAddress!, x, norm, rows: rows, dim: w.cols, eps: eps) }
+        matvecRows(out, n, w, bias: nil, rows: rows)
+    }
+
+    /// Oracle of `gate_up_swiglu_rows` (ffn.cl): n = rmsnorm(x)·norm, out = swiglu(Wg·n, Wu·n).
+    /// x (T, D), Wg and Wu (F, D) -> out (T, F)
+    public static func gateUpSwigluRows(_ out: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, norm: UnsafePointer<Float>, eps: Float,
+                                        gate: CPUWeight, up: CPUWeight, rows: Int) {
+        var n = [Float](repeating: 0, count: rows * gate.cols)
+        var g = [Float](repeating: 0, count: rows * gate.rows), u = g
+        n.withUnsafeMutableBufferPointer { rmsnormRows($0.baseAddress!, x, norm, rows: rows, dim: gate.cols, eps: eps) }
+        g.withUnsafeMutableBufferPointer { matvecRows($0.baseAddress!, n, gate, bias: nil, rows: rows) }
+        u.withUnsafeMutableBufferPointer { matvecRows($0.baseAddress!, n, up, bias: nil, rows: rows) }
+        swiglu(out, gate: g, up: u, count: rows * gate.rows)
+    }
+
+    /// Oracle of `attention_input_rows` (qkv.cl): n = rmsnorm(x)·norm, q = rope(Wq·n + bq), and
+    /// cells[t] of kCache/vCache get rope(Wk·n + bk) and Wv·n + bv.
+    /// x (T, D) -> q (T, H·Dh); kCache, vCache (cells, Hkv·Dh)
+    public static func attentionInputRows(q: UnsafeMutablePointer<Float>, kCache: UnsafeMutablePointer<Float>, vCache: UnsafeMutablePointer<Float>,
+                                          _ x: UnsafePointer<Float>, norm: UnsafePointer<Float>, eps: Float,
+                                          wq: CPUWeight, wk: CPUWeight, wv: CPUWeight, bq: UnsafePointer<Float>?, bk: UnsafePointer<Float>?, bv: UnsafePointer<Float>?,
+                                          heads: Int, kvHeads: Int, headDim: Int, positions: [Int32], cells: [Int32], params: RopeParams, factors: [Float]?) {
+        let rows = positions.count, kvDim = kvHeads * headDim
+        var n = [Float](repeating: 0, count: rows * wq.cols)
+        var k = [Float](repeating: 0, count: rows * kvDim), v = k
+        n.withUnsafeMutableBufferPointer { rmsnormRows($0.baseAddress!, x, norm, rows: rows, dim: wq.cols, eps: eps) }
+        matvecRows(q, n, wq, bias: bq, rows: rows)
+        k.withUnsafeMutableBufferPointer { matvecRows($0.baseAddress!, n, wk, bias: bk, rows: rows) }
+        v.withUnsafeMutableBufferPointer { matvecRows($0.baseAddress!, n, wv, bias: bv, rows: rows) }
+        ropeRows(q, rows: rows, heads: heads, headDim: headDim, positions: positions, params: params, factors: factors)
+        k.withUnsafeMutableBufferPointer { ropeRows($0.baseAddress!, rows: rows, heads: kvHeads, headDim: headDim, positions: positions, params: params, factors: factors) }
+        storeKV(kCache: kCache, vCache: vCache, k: k, v: v, cells: cells, kvDim: kvDim)
+    }
+
+    /// Oracle of `attention_split_rows` (attention.cl, flash-decoding): for row t, head h and
+    /// chunk s of `chunk` visible cells: m = max score, l = Σ e^(score − m), o = Σ e^(score − m)·V,
+    /// written to partials[t][h][s] as (o[Dh], m, l); with one chunk, out = o / l instead.
+    /// Scores as in `attentionRows`. q, out (T, H·Dh); partials (T, H, splits, Dh + 2)
+    public static func attentionSplitRows(_ out: UnsafeMutablePointer<Float>, partials: UnsafeMutablePointer<Float>, q: UnsafePointer<Float>,
+                                          k: UnsafePointer<Float>, v: UnsafePointer<Float>, heads: Int, kvHeads: Int, headDim: Int,
+                                          plan: BatchPlan, chunk: Int, splits: Int) {
+        let kvDim = kvHeads * headDim, qDim = heads * headDim
+        let scale = 1 / Float(headDim).squareRoot()
+        for t in 0..<plan.rows {
+            let lo = Int(plan.visibleOffsets[t]), hi = Int(plan.visibleOffsets[t + 1])
+            for h in 0..<heads {
+                let kvh = h / (heads / kvHeads)
+                let qh = q + t * qDim + h * headDim
+                for s in 0..<splits {
+                    let cells = plan.visibleCells[min(hi, lo + s * chunk)..<min(hi, lo + (s + 1) * chunk)]
+                    let scores = cells.map { cell -> Float in
+                        var dot: Float = 0
+                        for i in 0..<headDim { dot += qh[i] * k[Int(cell) * kvDim + kvh * headDim + i] }
+                        return dot * scale
+                    }
+                    let m = scores.max() ?? -.infinity
+                    let e = scores.map { exp($0 - m) }
+                    let l = e.reduce(0, +)
+                    var o = [Float](repeating: 0, count: headDim)
+                    for (j, cell) in cells.enumerated() {
+                        for i in 0..<headDim { o[i] += e[j] * v[Int(cell) * kvDim + kvh * headDim + i] }
+                    }
+                    if splits == 1 {
+                        for i in 0..<headDim { out[t * qDim + h * headDim + i] = l > 0 ? o[i] * (1 / l) : 0 }
+                    } else {
+                        let p = partials + ((t * heads + h) * splits + s) * (headDim + 2)
+                        for i in 0..<headDim { p[i] = o[i] }
+                        p[headDim] = m; p[headDim + 1] = l
+                    }
+                }
+            }
+        }
+    }
+
+    /// Oracle of `attention_combine` (attention.cl): out = Σ_s e^(m_s − M)·o_s / Σ_s e^(m_s − M)·l_s
+    /// with M = max_s m_s over `attentionSplitRows`' partials.   -> out (T, H·Dh)
+    public static func attentionCombine(_ out: UnsafeMutablePointer<Float>, partials: UnsafePointer<Float>, rows: Int, heads: Int, headDim: Int, splits: Int) {
+        for t in 0..<rows {
+            for h in 0..<heads {
+                let p = partials + (t * heads + h) * splits * (headDim + 2)
+                let top = (0..<splits).map { p[$0 * (headDim + 2) + headDim] }.max() ?? -.infinity
+                let weights = (0..<splits).map { s -> Float in
+                    let m = p[s * (headDim + 2) + headDim]
+                    return m == -.infinity ? 0 : exp(m - top)
+                }
+                var l: Float = 0
+                for s in 0..<splits { l += weights[s] * p[s * (headDim + 2) + headDim + 1] }
+                for i in 0..<headDim {
+                    var o: Float = 0
+                    for s in 0..<splits { o += weights[s] * p[s * (headDim + 2) + i] }
+                    out[(t * heads + h) * headDim + i] = l > 0 ? o / l : 0
+                }
+            }
+        }
+    }
+
+    /// Oracle of `argmax_rows` (argmax.cl): LlamaCore's argmax of each row (first index on ties).
+    /// x (T, D) -> out (T)
+    public static func argmaxRows(_ out: UnsafeMutablePointer<Int32>, _ x: UnsafePointer<Float>, rows: Int, cols: Int) {
+        for t in 0..<rows { out[t] = Int32(argmax(Array(UnsafeBufferPointer(start: x + t * cols, count: cols)))) }
+    }
+
     // MARK: Storage conversions (around HGEMM)
 
     /// Oracle of `f32_to_f16` (convert.cl): IEEE half bits, rounded to nearest even, overflow to ±inf.

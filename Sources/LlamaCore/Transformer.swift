@@ -13,6 +13,8 @@ public final class Transformer<B: Backend> {
     public var layerObserver: ((Int, [Float]) -> Void)?
 
     private var scratch: Scratch?
+    /// Backend op calls since the last `resetProfile()` (the part of the profile every backend has).
+    private var opsIssued = 0
 
     /// Run state: every activation buffer, sized for `capacity` rows and reused across calls.
     struct Scratch {
@@ -45,6 +47,23 @@ public final class Transformer<B: Backend> {
 
     /// Logits of the entries with `wantsLogits`, in batch order, each row `vocabSize` long.
     public func forward(_ batch: [BatchEntry]) throws -> [[Float]] {
+        let (wanted, s) = try run(batch)
+        guard wanted > 0 else { return [] }
+        let vocab = config.vocabSize
+        let flat = try op { try backend.read(s.logits, rows: wanted) }
+        return (0..<wanted).map { Array(flat[$0 * vocab..<($0 + 1) * vocab]) }
+    }
+
+    /// Greedy decoding: the argmax of each row that wants logits, found by the backend (on a
+    /// device, only these ids come back to the host).
+    public func forwardArgmax(_ batch: [BatchEntry]) throws -> [Int] {
+        let (wanted, s) = try run(batch)
+        guard wanted > 0 else { return [] }
+        return try op { try backend.argmaxRows(s.logits, rows: wanted) }
+    }
+
+    /// The forward pass up to the logits of the rows that want them (in `logits`' first rows).
+    private func run(_ batch: [BatchEntry]) throws -> (wanted: Int, scratch: Scratch) {
         let c = config
         guard !batch.isEmpty else { throw ModelError.invalidBatch("empty batch") }
         for e in batch {
@@ -58,37 +77,52 @@ public final class Transformer<B: Backend> {
         let rope = RopeParams(base: c.ropeBase, dims: c.ropeDim, style: c.ropeStyle, positionScale: c.ropeScale)
 
         // token embeddings
-        try backend.embed(s.x, table: weights.tokenEmbedding, plan: plan)
+        try op { try backend.embed(s.x, table: weights.tokenEmbedding, plan: plan) }
         for (l, w) in weights.layers.enumerated() {
             // attention: x += Wo · attend(rope(Wq·n), rope(Wk·n), Wv·n), n = rmsnorm(x)
-            try backend.rmsNorm(s.xb, s.x, weight: w.attnNorm, eps: c.normEps, rows: T)
-            try backend.matmul(s.q, s.xb, w.wq, bias: w.bq, rows: T)
-            try backend.matmul(s.k, s.xb, w.wk, bias: w.bk, rows: T)
-            try backend.matmul(s.v, s.xb, w.wv, bias: w.bv, rows: T)
-            try backend.rope(s.q, heads: c.heads, headDim: c.headDim, params: rope, freqFactors: weights.ropeFreqFactors, plan: plan)
-            try backend.rope(s.k, heads: c.kvHeads, headDim: c.headDim, params: rope, freqFactors: weights.ropeFreqFactors, plan: plan)
-            try backend.storeKV(cache, layer: l, k: s.k, v: s.v, plan: plan)
-            try backend.attention(s.att, q: s.q, cache: cache, layer: l, heads: c.heads, kvHeads: c.kvHeads, headDim: c.headDim, plan: plan)
-            try backend.matmul(s.proj, s.att, w.wo, bias: nil, rows: T)
-            try backend.add(s.x, s.proj, rows: T)
+            try op {
+                try backend.attentionInput(q: s.q, x: s.x, norm: w.attnNorm, eps: c.normEps, wq: w.wq, wk: w.wk, wv: w.wv,
+                                           bq: w.bq, bk: w.bk, bv: w.bv, rope: rope, freqFactors: weights.ropeFreqFactors,
+                                           cache: cache, layer: l, heads: c.heads, kvHeads: c.kvHeads, headDim: c.headDim,
+                                           plan: plan, scratch: (s.xb, s.k, s.v))
+            }
+            try op { try backend.attention(s.att, q: s.q, cache: cache, layer: l, heads: c.heads, kvHeads: c.kvHeads, headDim: c.headDim, plan: plan) }
+            try op { try backend.matmulAdd(s.x, s.att, w.wo, scratch: s.proj, rows: T) }
             // feed-forward: x += W2 · (silu(W1·n) ⊙ W3·n), n = rmsnorm(x)
-            try backend.rmsNorm(s.xb, s.x, weight: w.ffnNorm, eps: c.normEps, rows: T)
-            try backend.matmul(s.gate, s.xb, w.gate, bias: nil, rows: T)
-            try backend.matmul(s.up, s.xb, w.up, bias: nil, rows: T)
-            try backend.swiglu(s.gate, gate: s.gate, up: s.up, rows: T)
-            try backend.matmul(s.proj, s.gate, w.down, bias: nil, rows: T)
-            try backend.add(s.x, s.proj, rows: T)
+            try op { try backend.feedForwardInput(s.gate, x: s.x, norm: w.ffnNorm, eps: c.normEps, gate: w.gate, up: w.up, scratch: (s.xb, s.up), rows: T) }
+            try op { try backend.matmulAdd(s.x, s.gate, w.down, scratch: s.proj, rows: T) }
             if let observe = layerObserver { observe(l, try backend.read(s.x, rows: T)) }
         }
 
-        // final norm and classifier, only for the rows that want logits
+        // final norm and classifier, only for the rows that want logits (gathered first unless
+        // they are already the leading rows, as in a decode step)
         let wanted = batch.indices.filter { batch[$0].wantsLogits }
-        guard !wanted.isEmpty else { return [] }
-        try backend.gatherRows(s.xb, s.x, rows: wanted)
-        try backend.rmsNorm(s.proj, s.xb, weight: weights.outputNorm, eps: c.normEps, rows: wanted.count)
-        try backend.matmul(s.logits, s.proj, weights.output, bias: nil, rows: wanted.count)
-        let flat = try backend.read(s.logits, rows: wanted.count)
-        return (0..<wanted.count).map { Array(flat[$0 * c.vocabSize..<($0 + 1) * c.vocabSize]) }
+        guard !wanted.isEmpty else { return (0, s) }
+        var source = s.x
+        if wanted != Array(0..<wanted.count) {
+            try op { try backend.gatherRows(s.xb, s.x, rows: wanted) }
+            source = s.xb
+        }
+        try op { try backend.rmsNormMatmul(s.logits, source, norm: weights.outputNorm, eps: c.normEps, weights.output, scratch: s.proj, rows: wanted.count) }
+        return (wanted.count, s)
+    }
+
+    /// Every backend call of the forward pass goes through here, so `profile.ops` counts them.
+    @inline(__always) private func op<T>(_ body: () throws -> T) rethrows -> T {
+        opsIssued += 1
+        return try body()
+    }
+
+    /// The backend's counters with this model's op count.
+    public var profile: BackendProfile {
+        var p = backend.profile
+        p.ops = opsIssued
+        return p
+    }
+
+    public func resetProfile() {
+        backend.resetProfile()
+        opsIssued = 0
     }
 
     /// Places the batch in the cache and works out what each row may attend to.
@@ -135,9 +169,22 @@ public protocol LanguageModel: AnyObject {
     var freeCells: Int { get }
     var layerObserver: ((Int, [Float]) -> Void)? { get set }
     func forward(_ batch: [BatchEntry]) throws -> [[Float]]
+    /// Greedy decoding's forward: the argmax (`LlamaCore.argmax`, first index on ties) of each
+    /// row that wants logits, in batch order. A backend with a device argmax returns only these
+    /// ids to the host, not the logits.
+    func forwardArgmax(_ batch: [BatchEntry]) throws -> [Int]
+    /// What the backend did since the last `resetProfile()` (bench --profile).
+    var profile: BackendProfile { get }
+    func resetProfile()
     func copySequence(_ source: Int, to destination: Int)
     func removeSequence(_ seq: Int)
     func resetCache()
+}
+
+extension LanguageModel {
+    public func forwardArgmax(_ batch: [BatchEntry]) throws -> [Int] { try forward(batch).map { argmax($0) } }
+    public var profile: BackendProfile { BackendProfile() }
+    public func resetProfile() {}
 }
 
 extension Transformer: LanguageModel {

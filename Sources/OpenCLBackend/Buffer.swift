@@ -38,6 +38,23 @@ public final class Buffer {
         try boundsCheck(offset, count, "write")
         try check(clEnqueueWriteBuffer(device.queue, mem, cl_bool(CL_TRUE), offset, count, source, 0, nil, nil),
                   "clEnqueueWriteBuffer(\(label))")
+        device.counters.wrote(count)
+        device.synchronised()
+    }
+
+    /// Queues a copy of `values` without waiting for it: the host data is copied into a staging
+    /// block the device keeps until the next synchronisation. This is how per-batch data (plan
+    /// lists, rope tables) reaches the device without the host waiting inside a token; the
+    /// in-order queue runs the copy after the kernels queued before it and before those after.
+    public func upload<T>(_ values: [T], offset: Int = 0) throws {
+        let count = values.count * MemoryLayout<T>.stride
+        guard count > 0 else { return }
+        try boundsCheck(offset, count, "write")
+        let copy = values.withUnsafeBytes { HostStaging($0) }
+        try check(clEnqueueWriteBuffer(device.queue, mem, cl_bool(CL_FALSE), offset, count, copy.pointer, 0, nil, nil),
+                  "clEnqueueWriteBuffer(\(label), non-blocking)")
+        device.stage(copy)
+        device.counters.wrote(count)
     }
 
     public func write<T>(_ values: [T], offset: Int = 0) throws {
@@ -49,6 +66,8 @@ public final class Buffer {
         try boundsCheck(offset, count, "read")
         try check(clEnqueueReadBuffer(device.queue, mem, cl_bool(CL_TRUE), offset, count, destination, 0, nil, nil),
                   "clEnqueueReadBuffer(\(label))")
+        device.counters.read(count)
+        device.synchronised()
     }
 
     public func readFloats(count: Int, offset: Int = 0) throws -> [Float] {
@@ -69,4 +88,14 @@ public final class Buffer {
             throw OpenCLError.unsupported("\(what) of \(count) bytes at \(offset) overruns buffer '\(label)' of \(bytes) bytes")
         }
     }
+}
+
+/// A host copy of bytes that a non-blocking write reads from (see `Buffer.upload`).
+final class HostStaging {
+    let pointer: UnsafeMutableRawPointer
+    init(_ bytes: UnsafeRawBufferPointer) {
+        pointer = .allocate(byteCount: max(bytes.count, 1), alignment: 16)
+        if let base = bytes.baseAddress { pointer.copyMemory(from: base, byteCount: bytes.count) }
+    }
+    deinit { pointer.deallocate() }
 }

@@ -35,8 +35,15 @@ public final class Device {
     let id: cl_device_id
     let context: cl_context
     let queue: cl_command_queue
+    /// True when the queue records profiling events (per-kernel device times in `counters`).
+    public let profiling: Bool
+    /// Launches, host synchronisations and bytes moved on this device's queue.
+    public let counters = RuntimeCounters()
+    /// Host copies that non-blocking writes still read from; dropped once the host has waited
+    /// for the queue (in order, so every write queued before has completed).
+    private var staged: [HostStaging] = []
 
-    public init(selector: String? = nil) throws {
+    public init(selector: String? = nil, profiling: Bool = false) throws {
         let found = try Device.discover()
         let env = ProcessInfo.processInfo.environment[Device.environmentKey]
         let wanted = (selector?.isEmpty == false ? selector : nil) ?? (env?.isEmpty == false ? env : nil)
@@ -48,11 +55,12 @@ public final class Device {
             try check(status, "clCreateContext"); throw OpenCLError.unsupported("clCreateContext returned no context")
         }
         try check(status, "clCreateContext")
-        guard let queue = clCreateCommandQueue(context, id, 0, &status) else {
+        let properties = cl_command_queue_properties(profiling ? CL_QUEUE_PROFILING_ENABLE : 0)
+        guard let queue = clCreateCommandQueue(context, id, properties, &status) else {
             clReleaseContext(context)
             try check(status, "clCreateCommandQueue"); throw OpenCLError.unsupported("clCreateCommandQueue returned no queue")
         }
-        self.info = chosen; self.id = id; self.context = context; self.queue = queue
+        self.info = chosen; self.id = id; self.context = context; self.queue = queue; self.profiling = profiling
     }
 
     deinit {
@@ -65,7 +73,19 @@ public final class Device {
     public static func list() throws -> [DeviceInfo] { try discover().map(\.info) }
 
     /// Waits until every queued command has finished.
-    public func finish() throws { try check(clFinish(queue), "clFinish") }
+    public func finish() throws {
+        try check(clFinish(queue), "clFinish")
+        synchronised()
+    }
+
+    /// The host has waited for the whole queue: count it, time finished launches, free staging.
+    func synchronised() {
+        counters.synchronised()
+        staged.removeAll()
+    }
+
+    /// Keeps `copy` alive until the next synchronisation (a non-blocking write reads from it).
+    func stage(_ copy: HostStaging) { staged.append(copy) }
 
     /// The device `selector` names among `devices` (nil: first GPU, else first device).
     static func select(_ selector: String?, from devices: [DeviceInfo]) throws -> DeviceInfo {

@@ -53,12 +53,17 @@ public final class Kernel {
         var g = global
         if let local { for d in g.indices { g[d] = (g[d] + local[d] - 1) / local[d] * local[d] } }
         let status: cl_int
+        var event: cl_event? = nil
+        let wantsEvent = device.profiling
         if var l = local {
-            status = clEnqueueNDRangeKernel(device.queue, kernel, cl_uint(g.count), nil, &g, &l, 0, nil, nil)
+            status = wantsEvent ? clEnqueueNDRangeKernel(device.queue, kernel, cl_uint(g.count), nil, &g, &l, 0, nil, &event)
+                                : clEnqueueNDRangeKernel(device.queue, kernel, cl_uint(g.count), nil, &g, &l, 0, nil, nil)
         } else {
-            status = clEnqueueNDRangeKernel(device.queue, kernel, cl_uint(g.count), nil, &g, nil, 0, nil, nil)
+            status = wantsEvent ? clEnqueueNDRangeKernel(device.queue, kernel, cl_uint(g.count), nil, &g, nil, 0, nil, &event)
+                                : clEnqueueNDRangeKernel(device.queue, kernel, cl_uint(g.count), nil, &g, nil, 0, nil, nil)
         }
         try check(status, "clEnqueueNDRangeKernel(\(name), global \(g), local \(local.map { "\($0)" } ?? "auto"))")
+        device.counters.launched(name, event: event)
     }
 
     private func set(_ index: Int, _ arg: KernelArgument) throws {

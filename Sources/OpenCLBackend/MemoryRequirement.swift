@@ -45,6 +45,9 @@ public struct MemoryRequirement: Sendable {
         items.append(Item(label: "activations (\(rows) rows)", bytesEach: rows * perRow * 4, count: 1))
         items.append(Item(label: "GEMM dequantization scratch", bytesEach: min(scratchBytes, largestMatrix), count: 1))
         items.append(Item(label: "attention score scratch", bytesEach: min(scratchBytes, saturatingProduct(rows, c.heads, cacheCells, 4)), count: 1))
+        // Decode's split-K partials: (Dh + 2) floats per row (at most 4), head and chunk of 256
+        // cells (Options.attentionChunk's default; a smaller chunk asks for more when it runs).
+        items.append(Item(label: "decode attention partials", bytesEach: saturatingProduct(4, c.heads, (cacheCells + 255) / 256, c.headDim + 2, 4), count: 1))
         self.items = items
     }
 

@@ -23,26 +23,40 @@ extension OpenCLBackend {
         }
     }
 
-    /// out[t] = W·x[t] (+ bias) straight from W's stored blocks. On a GPU a row gets as many
-    /// lanes as it has 32-value units (up to the group size), so wide rows spread over a warp;
-    /// on a CPU driver one lane per row, so a group is a plain loop over many rows.
+    /// out[t] = W·x[t] (+ bias) straight from W's stored blocks, with the kernel specialised for
+    /// W's type (matvec.cl); every weight block is read once for all the batch's rows.
     func matvec(_ out: OpenCLTensor, _ x: OpenCLTensor, _ w: OpenCLWeight, bias: OpenCLWeight?, rows: Int) throws {
-        let ls = kernels.matvec.groupSize(preferred: 128)
-        let units = (w.cols + 31) / 32
+        let kernel = try kernels.typed(w.type).matvec
+        let layout = matvecLayout(kernel, slots: w.rows, cols: w.cols, rows: rows)
+        try kernel.launch([
+            .buffer(out.buffer), .buffer(w.buffer), .uint64(UInt64(w.rowBytes)),
+            .buffer(x.buffer), .buffer(bias?.buffer ?? placeholder), .int(bias == nil ? 0 : 1),
+            .int(w.cols), .int(w.rows), .int(rows), .int(layout.lanes), .local(bytes: layout.local * 4),
+        ], global: layout.global, local: [layout.local, 1])
+    }
+
+    /// The launch shape of the matvec family (matvec.cl): `slots` outputs (rows, or row pairs),
+    /// `lanes` work-items each. On a GPU a slot gets up to a warp of lanes (as many as its row has
+    /// 32-value units), so wide rows spread over a warp and a group still covers several slots
+    /// (the fused norm's sum of squares is computed once per group); on a CPU driver one lane per
+    /// slot, so a group is a plain loop over many rows. Dimension 1 walks blocks of 4 batch rows
+    /// (MAX_ROWS in matvec.cl).
+    func matvecLayout(_ kernel: Kernel, slots: Int, cols: Int, rows: Int) -> (global: [Int], local: Int, lanes: Int) {
+        let ls = kernel.groupSize(preferred: device.info.kind == "CPU" ? 128 : 256)
+        let units = (cols + 31) / 32
         var lanes = 1
         if let forced = options.matvecLanes {
             while lanes * 2 <= min(forced, ls) { lanes *= 2 }
         } else if device.info.kind != "CPU" {
-            while lanes < min(units, ls) { lanes *= 2 }
+            while lanes < min(units, 32, ls) { lanes *= 2 }
         }
-        let rowsPerGroup = ls / lanes
-        let groups = (w.rows + rowsPerGroup - 1) / rowsPerGroup
-        try kernels.matvec.launch([
-            .buffer(out.buffer), .buffer(w.buffer), .int(Int(w.type.rawValue)), .uint64(UInt64(w.rowBytes)),
-            .buffer(x.buffer), .buffer(bias?.buffer ?? placeholder), .int(bias == nil ? 0 : 1),
-            .int(w.cols), .int(w.rows), .int(lanes), .local(bytes: ls * 4),
-        ], global: [ls * groups, rows], local: [ls, 1])
+        let slotsPerGroup = ls / lanes
+        let groups = (slots + slotsPerGroup - 1) / slotsPerGroup
+        return ([ls * groups, (rows + Self.matvecRowBlock - 1) / Self.matvecRowBlock], ls, lanes)
     }
+
+    /// Batch rows one matvec work-group computes together (MAX_ROWS in matvec.cl).
+    static let matvecRowBlock = 4
 
     /// How many of W's rows fit the dequantization scratch at `bytesPerValue`.
     private func chunkRows(_ w: OpenCLWeight, bytesPerValue: Int) -> Int {
@@ -51,9 +65,8 @@ extension OpenCLBackend {
 
     /// SGEMM over F32 weights directly, or over chunks of rows dequantized into scratch.
     func gemm(_ out: OpenCLTensor, _ x: OpenCLTensor, _ w: OpenCLWeight, rows: Int) throws {
-        let queue = device.queue
         if w.type == .f32 {
-            try CLBlast.sgemm(queue: queue, m: rows, n: w.rows, k: w.cols, a: x.buffer, b: w.buffer, c: out.buffer, cOffset: 0, ldc: w.rows)
+            try CLBlast.sgemm(device: device, m: rows, n: w.rows, k: w.cols, a: x.buffer, b: w.buffer, c: out.buffer, cOffset: 0, ldc: w.rows)
             return
         }
         let chunk = chunkRows(w, bytesPerValue: 4)
@@ -61,13 +74,12 @@ extension OpenCLBackend {
         for first in stride(from: 0, to: w.rows, by: chunk) {
             let n = min(chunk, w.rows - first)
             try dequantize(w, rows: first..<first + n, into: dense, half: false)
-            try CLBlast.sgemm(queue: queue, m: rows, n: n, k: w.cols, a: x.buffer, b: dense, c: out.buffer, cOffset: first, ldc: w.rows)
+            try CLBlast.sgemm(device: device, m: rows, n: n, k: w.cols, a: x.buffer, b: dense, c: out.buffer, cOffset: first, ldc: w.rows)
         }
     }
 
     /// HGEMM on F16 storage: x and W chunks converted to half, the product converted back.
     func gemmHalf(_ out: OpenCLTensor, _ x: OpenCLTensor, _ w: OpenCLWeight, rows: Int) throws {
-        let queue = device.queue
         let xHalf = try scratchBuffer("activations (F16)", bytes: rows * w.cols * 2)
         let outHalf = try scratchBuffer("products (F16)", bytes: rows * w.rows * 2)
         try kernels.toHalf.launch([.buffer(xHalf), .buffer(x.buffer), .int(rows * w.cols)], global: [rows * w.cols])
@@ -76,7 +88,7 @@ extension OpenCLBackend {
         for first in stride(from: 0, to: w.rows, by: chunk) {
             let n = min(chunk, w.rows - first)
             try dequantize(w, rows: first..<first + n, into: dense, half: true)
-            try CLBlast.hgemm(queue: queue, m: rows, n: n, k: w.cols, a: xHalf, b: dense, c: outHalf, cOffset: first, ldc: w.rows)
+            try CLBlast.hgemm(device: device, m: rows, n: n, k: w.cols, a: xHalf, b: dense, c: outHalf, cOffset: first, ldc: w.rows)
         }
         try kernels.fromHalf.launch([.buffer(out.buffer), .buffer(outHalf), .int(rows * w.rows)], global: [rows * w.rows])
     }

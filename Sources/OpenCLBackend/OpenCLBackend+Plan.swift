@@ -47,7 +47,7 @@ extension OpenCLBackend {
         let maxVisible = (0..<rows).map { Int(plan.visibleOffsets[$0 + 1] - plan.visibleOffsets[$0]) }.max() ?? 0
         func upload(_ label: String, _ values: [Int32]) throws -> Buffer {
             let b = try scratchBuffer("plan: \(label)", bytes: max(1, values.count) * 4)
-            try b.write(values)
+            try b.upload(values)
             return b
         }
         let s = DevicePlan(plan: plan, tokens: try upload("tokens", plan.tokens), cells: try upload("cells", plan.cells),
@@ -59,7 +59,7 @@ extension OpenCLBackend {
 
     /// The plan on the device, checked to stay inside the KV cache: kernels index the cache with
     /// its cells, and an out-of-range cell must be an error rather than a stray write.
-    private func cachePlan(_ plan: BatchPlan, _ cache: OpenCLKVCache) throws -> DevicePlan {
+    func cachePlan(_ plan: BatchPlan, _ cache: OpenCLKVCache) throws -> DevicePlan {
         let p = try devicePlan(plan)
         guard p.cellsNeeded <= cache.cells else {
             throw OpenCLError.unsupported("batch plan refers to cell \(p.cellsNeeded - 1) of a KV cache with \(cache.cells) cells")
@@ -97,7 +97,7 @@ extension OpenCLBackend {
                                  .int(pairs), .int(params.style == .neox ? 1 : 0)], global: [pairs, heads, plan.rows])
     }
 
-    private func ropeTable(_ plan: BatchPlan, params p: RopeParams, factors: OpenCLWeight?) throws -> RopeTableOnDevice {
+    func ropeTable(_ plan: BatchPlan, params p: RopeParams, factors: OpenCLWeight?) throws -> RopeTableOnDevice {
         let key = "\(p.base) \(p.dims) \(p.positionScale) \(factors.map { ObjectIdentifier($0).debugDescription } ?? "-")"
         if let t = ropeState, t.plan === plan, t.key == key { return t }
         let pairs = p.dims / 2
@@ -112,7 +112,7 @@ extension OpenCLBackend {
         }
         ropeState = nil   // release before the new table takes the scratch slots
         let c = try scratchBuffer("rope cosines", bytes: cosines.count * 4), s = try scratchBuffer("rope sines", bytes: sines.count * 4)
-        try c.write(cosines); try s.write(sines)
+        try c.upload(cosines); try s.upload(sines)
         let t = RopeTableOnDevice(plan: plan, key: key, cosines: c, sines: s)
         ropeState = t
         return t
@@ -136,6 +136,10 @@ extension OpenCLBackend {
             throw OpenCLError.unsupported("attention: \(heads) heads / \(kvHeads) KV heads of \(headDim) against a cache \(kvDim) wide")
         }
         let p = try cachePlan(plan, cache)
+        if plan.rows <= options.matvecMaxRows {
+            try attentionDecode(out, q: q, cache: cache, layer: layer, heads: heads, kvHeads: kvHeads, headDim: headDim, plan: p, rows: plan.rows)
+            return
+        }
         let stride = max(1, p.maxVisible)
         // Rows per launch so that their scores fit the scratch bound (long prompts run in chunks).
         let chunk = max(1, min(plan.rows, options.scratchBytes / (heads * stride * 4)))

@@ -34,22 +34,32 @@ public final class OpenCLBackend: Backend {
         public var matvecMaxRows: Int
         /// Work-items per output row in matvec (a power of two); nil: by device kind (see `matvec`).
         public var matvecLanes: Int?
+        /// Visible cells per work-group in decode attention (split-K): longer contexts are cut
+        /// into chunks of this many cells, each its own work-group, merged after.
+        public var attentionChunk: Int
         /// Upper bound of the dequantization and attention-score scratch buffers.
         public var scratchBytes: Int
         /// Where compiled programs are cached (nil: no cache). Default: `Compiler.defaultCacheDirectory()`.
         public var kernelCacheDirectory: URL?
         /// OpenCL C appended to the program: lets tests check what a failing build reports.
         public var extraKernelSource: String
+        /// Record a profiling event per launch (CL_QUEUE_PROFILING_ENABLE) for per-kernel device
+        /// times in `profile`. Default: environment LLAMACL_PROFILE=1 (what `bench --profile` sets).
+        public var profiling: Bool
 
         public init(device: String? = nil, memoryLimit: Int? = nil, gemm: GemmPrecision? = nil, matvecMaxRows: Int = 4,
-                    matvecLanes: Int? = nil, scratchBytes: Int = 64 << 20, kernelCacheDirectory: URL? = Compiler.defaultCacheDirectory(),
-                    extraKernelSource: String = "") {
+                    matvecLanes: Int? = nil, attentionChunk: Int = 256, scratchBytes: Int = 64 << 20, kernelCacheDirectory: URL? = Compiler.defaultCacheDirectory(),
+                    extraKernelSource: String = "", profiling: Bool? = nil) {
             self.device = device; self.memoryLimit = memoryLimit
             self.gemm = gemm ?? ProcessInfo.processInfo.environment["LLAMACL_GEMM"].flatMap(GemmPrecision.init(rawValue:)) ?? .auto
-            self.matvecMaxRows = matvecMaxRows; self.matvecLanes = matvecLanes; self.scratchBytes = scratchBytes
+            self.matvecMaxRows = matvecMaxRows; self.matvecLanes = matvecLanes; self.attentionChunk = attentionChunk; self.scratchBytes = scratchBytes
             self.kernelCacheDirectory = kernelCacheDirectory; self.extraKernelSource = extraKernelSource
+            self.profiling = profiling ?? (ProcessInfo.processInfo.environment[OpenCLBackend.profilingEnvironmentKey] == "1")
         }
     }
+
+    /// Set to 1 to time every kernel with the driver's profiling events (`bench --profile` does).
+    public static let profilingEnvironmentKey = "LLAMACL_PROFILE"
 
     public let device: Device
     public let options: Options
@@ -67,7 +77,7 @@ public final class OpenCLBackend: Backend {
     var scratch: [String: Buffer] = [:]
 
     public init(options: Options = Options()) throws {
-        device = try Device(selector: options.device)
+        device = try Device(selector: options.device, profiling: options.profiling)
         self.options = options
         let info = device.info
         ledger = MemoryLedger(device: info.name, budget: min(options.memoryLimit ?? info.globalMemory, info.globalMemory),
@@ -90,6 +100,11 @@ public final class OpenCLBackend: Backend {
         let i = device.info
         return "\(i.name) (\(i.platformName), driver \(i.driverVersion), \(usesHalfGemm ? "HGEMM" : "SGEMM"))"
     }
+
+    /// Launches, host synchronisations and bytes moved since the last reset, counted by the
+    /// runtime (Kernel, Buffer, CLBlast); per-kernel device times when `options.profiling`.
+    public var profile: BackendProfile { device.counters.snapshot }
+    public func resetProfile() { device.counters.reset() }
 
     func allocate(_ bytes: Int, _ label: String) throws -> Buffer {
         try Buffer(device: device, bytes: bytes, label: label, ledger: ledger)
@@ -183,7 +198,7 @@ public final class OpenCLBackend: Backend {
             throw OpenCLError.unsupported("gather: rows \(rows) of a \(x.capacity)×\(x.cols) tensor into width \(out.cols)")
         }
         let index = try scratchBuffer("gather rows", bytes: rows.count * 4)
-        try index.write(rows.map { Int32($0) })
+        try index.upload(rows.map { Int32($0) })
         try kernels.gather.launch([.buffer(out.buffer), .buffer(x.buffer), .buffer(index), .int(x.cols)], global: [x.cols, rows.count])
     }
 

@@ -15,6 +15,17 @@ enum OpCase {
     /// Rows of K and V into scattered `cells` (distinct) of layer 1 of a 2-layer cache.
     case storeKV(cacheCells: Int, kvDim: Int, cells: [Int32])
     case attention(AttentionScenario)
+    /// x += W·a (matvec_add_rows for decode rows).
+    case matmulAdd(type: TensorType, outputs: Int, cols: Int, rows: Int)
+    /// W·(rmsnorm(x)·norm) (rmsnorm_matvec_rows).
+    case normMatmul(type: TensorType, outputs: Int, cols: Int, rows: Int)
+    /// silu(Wg·n)·(Wu·n), n = rmsnorm(x)·norm (gate_up_swiglu_rows).
+    case feedForward(type: TensorType, outputs: Int, cols: Int, rows: Int)
+    /// Norm, Q/K/V (+ biases), RoPE and the KV store (attention_input_rows): q, then the K and V
+    /// rows of the cells written.
+    case attentionInput(type: TensorType, cols: Int, heads: Int, kvHeads: Int, headDim: Int, dims: Int, style: RopeStyle, bias: Bool, cells: [Int32])
+    /// Row argmaxes (argmax_rows), as floats; rows include ties, NaNs and a NaN in column 0.
+    case argmax(rows: Int, cols: Int)
 
     func run<B: Backend>(on backend: B, seed: UInt64) throws -> [Float] {
         var rng = SeededRandom(seed: seed)
@@ -74,6 +85,70 @@ enum OpCase {
 
         case let .attention(s):
             return try s.run(on: backend, rng: &rng)
+
+        case let .matmulAdd(type, outputs, cols, rows):
+            let w = try h.weight(rng.floats(outputs * cols, scale: (3 / Float(cols)).squareRoot()), type: type, rows: outputs, cols: cols, name: "w")
+            let a = try h.tensor(rng.floats(rows * cols), rows: rows, cols: cols)
+            let x = try h.tensor(rng.floats(rows * outputs), rows: rows, cols: outputs)
+            try backend.matmulAdd(x, a, w, scratch: try backend.makeTensor(rows: rows, cols: outputs), rows: rows)
+            return try backend.read(x, rows: rows)
+
+        case let .normMatmul(type, outputs, cols, rows):
+            let w = try h.weight(rng.floats(outputs * cols, scale: (3 / Float(cols)).squareRoot()), type: type, rows: outputs, cols: cols, name: "w")
+            let x = try h.tensor(rng.floats(rows * cols, scale: 3), rows: rows, cols: cols)
+            let norm = try h.weight(rng.floats(cols).map { 1 + 0.1 * $0 }, rows: 1, cols: cols, name: "norm")
+            let out = try backend.makeTensor(rows: rows, cols: outputs)
+            try backend.rmsNormMatmul(out, x, norm: norm, eps: 1e-5, w, scratch: try backend.makeTensor(rows: rows, cols: cols), rows: rows)
+            return try backend.read(out, rows: rows)
+
+        case let .feedForward(type, outputs, cols, rows):
+            let scale = (3 / Float(cols)).squareRoot()
+            let g = try h.weight(rng.floats(outputs * cols, scale: scale), type: type, rows: outputs, cols: cols, name: "gate")
+            let u = try h.weight(rng.floats(outputs * cols, scale: scale), type: type, rows: outputs, cols: cols, name: "up")
+            let x = try h.tensor(rng.floats(rows * cols, scale: 3), rows: rows, cols: cols)
+            let norm = try h.weight(rng.floats(cols).map { 1 + 0.1 * $0 }, rows: 1, cols: cols, name: "norm")
+            let out = try backend.makeTensor(rows: rows, cols: outputs)
+            try backend.feedForwardInput(out, x: x, norm: norm, eps: 1e-5, gate: g, up: u,
+                                         scratch: (try backend.makeTensor(rows: rows, cols: cols), try backend.makeTensor(rows: rows, cols: outputs)), rows: rows)
+            return try backend.read(out, rows: rows)
+
+        case let .attentionInput(type, cols, heads, kvHeads, headDim, dims, style, bias, cells):
+            let rows = cells.count, qDim = heads * headDim, kvDim = kvHeads * headDim
+            let scale = (3 / Float(cols)).squareRoot()
+            func matrix(_ n: Int, _ name: String) throws -> B.Weight { try h.weight(rng.floats(n * cols, scale: scale), type: type, rows: n, cols: cols, name: name) }
+            let wq = try matrix(qDim, "wq"), wk = try matrix(kvDim, "wk"), wv = try matrix(kvDim, "wv")
+            func vector(_ n: Int, _ name: String) throws -> B.Weight? { bias ? try h.weight(rng.floats(n), rows: 1, cols: n, name: name) : nil }
+            let bq = try vector(qDim, "bq"), bk = try vector(kvDim, "bk"), bv = try vector(kvDim, "bv")
+            let x = try h.tensor(rng.floats(rows * cols, scale: 3), rows: rows, cols: cols)
+            let norm = try h.weight(rng.floats(cols).map { 1 + 0.1 * $0 }, rows: 1, cols: cols, name: "norm")
+            let cacheCells = Int(cells.max() ?? 0) + 3
+            let cache = try backend.makeKVCache(layers: 2, cells: cacheCells, kvDim: kvDim)
+            let positions = (0..<rows).map { _ in Int32.random(in: 0...5000, using: &rng) }
+            let plan = Plans.causal(tokens: [Int32](repeating: 0, count: rows), positions: positions, cells: cells,
+                                    visible: cells.map { [$0] })
+            let q = try backend.makeTensor(rows: rows, cols: qDim)
+            let params = RopeParams(base: 10000, dims: dims, style: style)
+            try backend.attentionInput(q: q, x: x, norm: norm, eps: 1e-5, wq: wq, wk: wk, wv: wv, bq: bq, bk: bk, bv: bv, rope: params,
+                                       freqFactors: nil, cache: cache, layer: 1, heads: heads, kvHeads: kvHeads, headDim: headDim, plan: plan,
+                                       scratch: (try backend.makeTensor(rows: rows, cols: cols), try backend.makeTensor(rows: rows, cols: kvDim),
+                                                 try backend.makeTensor(rows: rows, cols: kvDim)))
+            // only the written cells: the others hold whatever the device memory held
+            let (k, v) = try backend.readKV(cache, layer: 1)
+            var result = try backend.read(q, rows: rows)
+            for c in cells.map({ Int($0) }) {
+                let row: Range<Int> = c * kvDim..<(c + 1) * kvDim
+                result += k[row]
+                result += v[row]
+            }
+            return result
+
+        case let .argmax(rows, cols):
+            var values = rng.floats(rows * cols)
+            if rows > 1 { values[cols + 700 % cols] = 5; values[cols + 300 % cols] = 5 }    // a tie: the first wins
+            if rows > 2 { values[2 * cols] = .nan; values[2 * cols + 9] = 7 }               // NaN in column 0: 0
+            if rows > 3 { for i in stride(from: 1, to: cols, by: 3) { values[3 * cols + i] = .nan } }   // NaNs are never chosen
+            let x = try h.tensor(values, rows: rows, cols: cols)
+            return try backend.argmaxRows(x, rows: rows).map(Float.init)
         }
     }
 

@@ -40,7 +40,7 @@ public enum OpChecks {
     /// The checks that go through the `Backend` protocol, in report order. Matmul budgets depend
     /// on the product's precision: F32 accumulate over F32 values (matvec, SGEMM) gets
     /// `openCLMatmulF32`, HGEMM `openCLMatmul`.
-    static func items(halfGemm: Bool, matvecMaxRows: Int) -> [Item] {
+    static func items(halfGemm: Bool, matvecMaxRows: Int, attentionChunk: Int = 256) -> [Item] {
         var out: [Item] = []
         let elementwise = Budget.openCLElementwise
         func matmul(_ name: String, _ type: TensorType, outputs: Int, cols: Int, rows: Int, bias: Bool) -> Item {
@@ -84,15 +84,64 @@ public enum OpChecks {
             ("attention prompt 1 row, 8/8 heads × 48", .prompt(rows: 1, heads: 8, kvHeads: 8, headDim: 48)),
             ("attention decode over 333 cells, 6/1 heads × 64", .longDecode(context: 333, heads: 6, kvHeads: 1, headDim: 64)),
             ("attention 3 sequences sharing 20 cells, 4/2 × 32", .sharedPrompt(prompt: 20, sequences: 3, own: 4, heads: 4, kvHeads: 2, headDim: 32)),
+            // decode rows over long contexts: split-K chunks merged by attention_combine
+            ("attention decode, 4 sequences sharing 1100 cells, 4/2 × 64", .sharedPrompt(prompt: 1100, sequences: 4, own: 1, heads: 4, kvHeads: 2, headDim: 64)),
         ]
-        out += attention.map { Item(name: "store-KV + " + $0.0, op: .attention($0.1), budget: Budget.openCLMatmul, kernels: ["store_kv", "attention_rows"]) }
+        out += attention.map { name, scenario in
+            let decode = scenario.visible.count <= matvecMaxRows
+            let longest = scenario.visible.map(\.count).max() ?? 0
+            let kernels = decode ? ["store_kv", "attention_split_rows"] + (longest > attentionChunk ? ["attention_combine"] : []) : ["store_kv", "attention_rows"]
+            return Item(name: "store-KV + " + name, op: .attention(scenario), budget: Budget.openCLMatmul, kernels: kernels)
+        }
+        out += fusedItems(halfGemm: halfGemm, matvecMaxRows: matvecMaxRows)
+        return out
+    }
+
+    /// The fused decode entry points (qkv.cl, ffn.cl, matvec.cl's residual and norm variants,
+    /// argmax.cl) against the op sequences they replace, run by the CPU reference backend. Decode
+    /// row counts take the fused kernels; 7 rows checks the fallback to the composed ops.
+    static func fusedItems(halfGemm: Bool, matvecMaxRows: Int) -> [Item] {
+        var out: [Item] = []
+        func budget(_ rows: Int) -> Double { halfGemm && rows > matvecMaxRows ? Budget.openCLMatmul : Budget.openCLMatmulF32 }
+        func composedMatmul(_ type: TensorType, _ rows: Int) -> [String] {
+            matmulKernels(type: type, rows: rows, bias: false, halfGemm: halfGemm, matvecMaxRows: matvecMaxRows)
+        }
+        // every unit path (F32, F16, Q4_0, Q8_0, Q4_K, Q6_K) and one per-element type (Q5_1)
+        let types: [TensorType] = [.f32, .f16, .q4_0, .q8_0, .q4_K, .q6_K, .q5_1]
+        for type in types {
+            let cols = awkwardWidth(type)
+            for rows in [1, 3, 7] {
+                let fused = rows <= matvecMaxRows
+                out.append(Item(name: "fused matmul+add \(type) 67×\(cols), \(rows) rows", op: .matmulAdd(type: type, outputs: 67, cols: cols, rows: rows),
+                                budget: budget(rows), kernels: fused ? ["matvec_add_rows"] : composedMatmul(type, rows) + ["add_in_place"]))
+                out.append(Item(name: "fused rmsnorm+matmul \(type) 67×\(cols), \(rows) rows", op: .normMatmul(type: type, outputs: 67, cols: cols, rows: rows),
+                                budget: budget(rows), kernels: fused ? ["rmsnorm_matvec_rows"] : ["rmsnorm_rows"] + composedMatmul(type, rows)))
+                out.append(Item(name: "fused rmsnorm+gate/up+swiglu \(type) 67×\(cols), \(rows) rows", op: .feedForward(type: type, outputs: 67, cols: cols, rows: rows),
+                                budget: budget(rows), kernels: fused ? ["gate_up_swiglu_rows"] : ["rmsnorm_rows"] + composedMatmul(type, rows) + ["swiglu"]))
+            }
+        }
+        let qkv: [(String, OpCase, Int)] = [
+            ("Q4_0 normal, 4/2 heads × 32, 1 row", .attentionInput(type: .q4_0, cols: 96, heads: 4, kvHeads: 2, headDim: 32, dims: 32, style: .normal, bias: false, cells: [5]), 1),
+            ("Q8_0 neox + biases, 6/2 heads × 16, 3 rows", .attentionInput(type: .q8_0, cols: 128, heads: 6, kvHeads: 2, headDim: 16, dims: 16, style: .neox, bias: true, cells: [9, 0, 4]), 3),
+            ("Q4_K normal partial 32 of 64, 2/1 heads, 2 rows", .attentionInput(type: .q4_K, cols: 512, heads: 2, kvHeads: 1, headDim: 64, dims: 32, style: .normal, bias: false, cells: [1, 2]), 2),
+            ("F16 neox partial 8 of 20, 3/3 heads, 1 row", .attentionInput(type: .f16, cols: 100, heads: 3, kvHeads: 3, headDim: 20, dims: 8, style: .neox, bias: false, cells: [0]), 1),
+            ("Q6_K normal + biases, 4/4 heads × 16, 7 rows", .attentionInput(type: .q6_K, cols: 512, heads: 4, kvHeads: 4, headDim: 16, dims: 16, style: .normal, bias: true, cells: [6, 5, 4, 3, 2, 1, 0]), 7),
+        ]
+        for (name, op, rows) in qkv {
+            guard case let .attentionInput(type, _, _, _, _, _, _, bias, _) = op else { continue }
+            let composed = ["rmsnorm_rows"] + matmulKernels(type: type, rows: rows, bias: bias, halfGemm: halfGemm, matvecMaxRows: matvecMaxRows) + ["rope_rows", "store_kv"]
+            out.append(Item(name: "fused attention input (norm, QKV, rope, store-KV) " + name, op: op, budget: budget(rows),
+                            kernels: rows <= matvecMaxRows ? ["attention_input_rows"] : composed))
+        }
+        // Indices must be equal: any difference is a wrong token.
+        out.append(Item(name: "argmax 4 rows × 32000 (ties, NaNs)", op: .argmax(rows: 4, cols: 32000), budget: 0, kernels: ["argmax_rows"]))
         return out
     }
 
     /// Every kernel the checks run on a backend with these settings (verify reports on the
     /// backend it is given; the test that compares this with the program uses both settings).
-    static func kernels(halfGemm: Bool, matvecMaxRows: Int) -> Set<String> {
-        Set(items(halfGemm: halfGemm, matvecMaxRows: matvecMaxRows).flatMap(\.kernels)).union(directKernels)
+    static func kernels(halfGemm: Bool, matvecMaxRows: Int, attentionChunk: Int = 256) -> Set<String> {
+        Set(items(halfGemm: halfGemm, matvecMaxRows: matvecMaxRows, attentionChunk: attentionChunk).flatMap(\.kernels)).union(directKernels)
     }
 
     /// The kernels checked outside the `Backend` protocol, by `dequantizeChecks` and `conversionChecks`.
@@ -103,7 +152,8 @@ public enum OpChecks {
     public static func run(on openCL: OpenCLBackend, seed: UInt64 = 0x11A3A, progress: ((String) -> Void)? = nil) throws -> [Check] {
         let reference = CPUBackend(mode: .reference, threads: 1)
         var checks: [Check] = []
-        for (i, item) in items(halfGemm: openCL.usesHalfGemm, matvecMaxRows: openCL.options.matvecMaxRows).enumerated() {
+        for (i, item) in items(halfGemm: openCL.usesHalfGemm, matvecMaxRows: openCL.options.matvecMaxRows,
+                                attentionChunk: openCL.options.attentionChunk).enumerated() {
             progress?(item.name)
             let s = seed &+ UInt64(i)
             checks.append(.nmse(item.name, try item.op.run(on: openCL, seed: s), try item.op.run(on: reference, seed: s), budget: item.budget))

@@ -67,7 +67,7 @@ public enum Benchmark {
             results.append(try measure("tg\(gen)", prompt: 0, gen: gen) {
                 var token = vocab / 2
                 for pos in depth..<depth + gen {
-                    token = argmax(try model.forward([BatchEntry(token: token, position: pos, wantsLogits: true)])[0])
+                    token = try model.forwardArgmax([BatchEntry(token: token, position: pos, wantsLogits: true)])[0]
                 }
             })
         }
