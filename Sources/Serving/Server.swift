@@ -125,9 +125,7 @@ public final class OpenAIServer: @unchecked Sendable {
             throw APIError.invalid("this model has no chat template (start the server with --chat-template NAME); use /v1/completions", param: "messages",
                                    code: "no_chat_template")
         }
-        var prompt = try encode(chatTemplate.render(r.messages, addGenerationPrompt: true), parseSpecial: true)
-        // Templates that spell out BOS themselves would otherwise get a second one (as `generate --chat`).
-        if prompt.count >= 2, let bos = tokenizer.bos, prompt[0] == bos, prompt[1] == bos { prompt.removeFirst() }
+        let prompt = try encodeChat(r.messages, with: chatTemplate)
         let job = try makeJob(prompt: prompt, promptParam: "messages", r.parameters, defaultMaxTokens: nil, topLogprobs: r.logprobs ? r.topLogprobs : nil)
         try engine.submit(job)
         registration.register(job)
@@ -177,6 +175,14 @@ public final class OpenAIServer: @unchecked Sendable {
             return Data(buffer.readableBytesView)
         } catch let e as any HTTPResponseError where e.status == .contentTooLarge {
             throw APIError.tooLarge(limit: options.maxBodyBytes)
+        }
+    }
+
+    /// A conversation as prompt tokens, as `generate --chat` makes them (`ChatTemplate.encode`).
+    func encodeChat(_ messages: [ChatMessage], with template: ChatTemplate) throws -> [Int] {
+        tokenizerLock.lock(); defer { tokenizerLock.unlock() }
+        do { return try template.encode(messages, with: tokenizer) } catch {
+            throw APIError.invalid("the conversation could not be tokenized: \(error)", param: "messages")
         }
     }
 
