@@ -35,6 +35,9 @@ public final class Device {
     let id: cl_device_id
     let context: cl_context
     let queue: cl_command_queue
+    /// A second in-order queue whose work may overlap the main queue's (dequantizing the next
+    /// weight chunk while the GEMM of the last one runs); the two are ordered by events alone.
+    let sideQueue: cl_command_queue
     /// True when the queue records profiling events (per-kernel device times in `counters`).
     public let profiling: Bool
     /// Launches, host synchronisations and bytes moved on this device's queue.
@@ -60,11 +63,17 @@ public final class Device {
             clReleaseContext(context)
             try check(status, "clCreateCommandQueue"); throw OpenCLError.unsupported("clCreateCommandQueue returned no queue")
         }
-        self.info = chosen; self.id = id; self.context = context; self.queue = queue; self.profiling = profiling
+        guard let side = clCreateCommandQueue(context, id, properties, &status) else {
+            clReleaseCommandQueue(queue); clReleaseContext(context)
+            try check(status, "clCreateCommandQueue(side)"); throw OpenCLError.unsupported("clCreateCommandQueue returned no queue")
+        }
+        self.info = chosen; self.id = id; self.context = context; self.queue = queue; self.sideQueue = side; self.profiling = profiling
     }
 
     deinit {
         clFinish(queue)
+        clFinish(sideQueue)
+        clReleaseCommandQueue(sideQueue)
         clReleaseCommandQueue(queue)
         clReleaseContext(context)
     }
@@ -75,6 +84,7 @@ public final class Device {
     /// Waits until every queued command has finished.
     public func finish() throws {
         try check(clFinish(queue), "clFinish")
+        try check(clFinish(sideQueue), "clFinish(side)")
         synchronised()
     }
 
@@ -82,6 +92,21 @@ public final class Device {
     func synchronised() {
         counters.synchronised()
         staged.removeAll()
+    }
+
+    /// Counts a GEMM library call; its event is the caller's (retained) when asked for.
+    func gemmLaunched(_ name: String, event: cl_event?, returningEvent: Bool) -> cl_event? {
+        // One reference for the profiling counters (which release it), one for the caller.
+        if returningEvent, profiling, let event { clRetainEvent(event) }
+        counters.launched(name, event: profiling ? event : nil)
+        return returningEvent ? event : nil
+    }
+
+    /// Makes the main queue's later commands wait for `event` (from the side queue) without the
+    /// host waiting: clEnqueueBarrierWithWaitList.
+    func mainWaits(for event: cl_event) throws {
+        var e: cl_event? = event
+        try check(clEnqueueBarrierWithWaitList(queue, 1, &e, nil), "clEnqueueBarrierWithWaitList")
     }
 
     /// Keeps `copy` alive until the next synchronisation (a non-blocking write reads from it).

@@ -46,24 +46,36 @@ public final class Kernel {
     }
 
     /// Sets `arguments` in order and enqueues the kernel. With `local`, each global size is
-    /// rounded up to a multiple of it (kernels bounds-check their indices).
-    public func launch(_ arguments: [KernelArgument], global: [Int], local: [Int]? = nil) throws {
+    /// rounded up to a multiple of it (kernels bounds-check their indices). `side` enqueues on the
+    /// device's side queue, after the events `waits`; with `returningEvent` the launch's event
+    /// comes back, retained for the caller (nil when there was nothing to launch).
+    @discardableResult
+    public func launch(_ arguments: [KernelArgument], global: [Int], local: [Int]? = nil,
+                       side: Bool = false, after waits: [cl_event] = [], returningEvent: Bool = false) throws -> cl_event? {
         for (i, arg) in arguments.enumerated() { try set(i, arg) }
-        guard !global.contains(0) else { return }   // nothing to do (OpenCL rejects empty ranges)
+        guard !global.contains(0) else { return nil }   // nothing to do (OpenCL rejects empty ranges)
         var g = global
         if let local { for d in g.indices { g[d] = (g[d] + local[d] - 1) / local[d] * local[d] } }
-        let status: cl_int
+        var l = local ?? []
         var event: cl_event? = nil
-        let wantsEvent = device.profiling
-        if var l = local {
-            status = wantsEvent ? clEnqueueNDRangeKernel(device.queue, kernel, cl_uint(g.count), nil, &g, &l, 0, nil, &event)
-                                : clEnqueueNDRangeKernel(device.queue, kernel, cl_uint(g.count), nil, &g, &l, 0, nil, nil)
-        } else {
-            status = wantsEvent ? clEnqueueNDRangeKernel(device.queue, kernel, cl_uint(g.count), nil, &g, nil, 0, nil, &event)
-                                : clEnqueueNDRangeKernel(device.queue, kernel, cl_uint(g.count), nil, &g, nil, 0, nil, nil)
+        let wantsEvent = device.profiling || returningEvent
+        let waitList: [cl_event?] = waits
+        let hasLocal = local != nil
+        let status: cl_int = withUnsafeMutablePointer(to: &event) { e in
+            l.withUnsafeMutableBufferPointer { lp in
+                waitList.withUnsafeBufferPointer { w in
+                    clEnqueueNDRangeKernel(side ? device.sideQueue : device.queue, kernel, cl_uint(g.count), nil, &g,
+                                           hasLocal ? lp.baseAddress : nil, cl_uint(waits.count), waits.isEmpty ? nil : w.baseAddress,
+                                           wantsEvent ? e : nil)
+                }
+            }
         }
         try check(status, "clEnqueueNDRangeKernel(\(name), global \(g), local \(local.map { "\($0)" } ?? "auto"))")
-        device.counters.launched(name, event: event)
+        if side { clFlush(device.sideQueue) }   // the main queue may wait on it: let it start
+        // One reference for the profiling counters (which release it), one for the caller.
+        if returningEvent, device.profiling, let event { clRetainEvent(event) }
+        device.counters.launched(name, event: device.profiling ? event : nil)
+        return returningEvent ? event : nil
     }
 
     private func set(_ index: Int, _ arg: KernelArgument) throws {

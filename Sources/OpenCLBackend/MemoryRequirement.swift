@@ -43,7 +43,7 @@ public struct MemoryRequirement: Sendable {
         let rows = max(1, min(batchRows, cacheCells))
         let perRow = 3 * c.dim + 2 * c.qDim + 2 * c.kvDim + 2 * c.ffnDim + c.vocabSize
         items.append(Item(label: "activations (\(rows) rows)", bytesEach: rows * perRow * 4, count: 1))
-        items.append(Item(label: "GEMM dequantization scratch", bytesEach: min(scratchBytes, largestMatrix), count: 1))
+        items.append(Item(label: "GEMM dequantization scratch (two buffers, in turn)", bytesEach: min(scratchBytes, largestMatrix), count: 2))
         items.append(Item(label: "attention score scratch", bytesEach: min(scratchBytes, saturatingProduct(rows, c.heads, cacheCells, 4)), count: 1))
         // Decode's split-K partials: (Dh + 2) floats per row (at most 4), head and chunk of 256
         // cells (Options.attentionChunk's default; a smaller chunk asks for more when it runs).

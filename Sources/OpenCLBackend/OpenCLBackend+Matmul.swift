@@ -1,3 +1,4 @@
+import COpenCL
 import GGUF
 import LlamaCore
 
@@ -69,12 +70,9 @@ extension OpenCLBackend {
             try CLBlast.sgemm(device: device, m: rows, n: w.rows, k: w.cols, a: x.buffer, b: w.buffer, c: out.buffer, cOffset: 0, ldc: w.rows)
             return
         }
-        let chunk = chunkRows(w, bytesPerValue: 4)
-        let dense = try scratchBuffer("dequantized weights", bytes: chunk * w.cols * 4)
-        for first in stride(from: 0, to: w.rows, by: chunk) {
-            let n = min(chunk, w.rows - first)
-            try dequantize(w, rows: first..<first + n, into: dense, half: false)
-            try CLBlast.sgemm(device: device, m: rows, n: n, k: w.cols, a: x.buffer, b: dense, c: out.buffer, cOffset: first, ldc: w.rows)
+        try overlapped(w, half: false) { dense, first, n in
+            try CLBlast.sgemm(device: device, m: rows, n: n, k: w.cols, a: x.buffer, b: dense, c: out.buffer, cOffset: first, ldc: w.rows,
+                              returningEvent: true)
         }
     }
 
@@ -83,20 +81,54 @@ extension OpenCLBackend {
         let xHalf = try scratchBuffer("activations (F16)", bytes: rows * w.cols * 2)
         let outHalf = try scratchBuffer("products (F16)", bytes: rows * w.rows * 2)
         try kernels.toHalf.launch([.buffer(xHalf), .buffer(x.buffer), .int(rows * w.cols)], global: [rows * w.cols])
-        let chunk = chunkRows(w, bytesPerValue: 2)
-        let dense = try scratchBuffer("dequantized weights (F16)", bytes: chunk * w.cols * 2)
-        for first in stride(from: 0, to: w.rows, by: chunk) {
-            let n = min(chunk, w.rows - first)
-            try dequantize(w, rows: first..<first + n, into: dense, half: true)
-            try CLBlast.hgemm(device: device, m: rows, n: n, k: w.cols, a: xHalf, b: dense, c: outHalf, cOffset: first, ldc: w.rows)
+        try overlapped(w, half: true) { dense, first, n in
+            try CLBlast.hgemm(device: device, m: rows, n: n, k: w.cols, a: xHalf, b: dense, c: outHalf, cOffset: first, ldc: w.rows,
+                              returningEvent: true)
         }
         try kernels.fromHalf.launch([.buffer(out.buffer), .buffer(outHalf), .int(rows * w.rows)], global: [rows * w.rows])
     }
 
-    /// Rows `rows` of W as a dense row-major matrix in `into` (F32, or F16 when `half`).
-    func dequantize(_ w: OpenCLWeight, rows: Range<Int>, into: Buffer, half: Bool) throws {
-        let kernel = half ? kernels.dequantizeHalf : kernels.dequantize
-        try kernel.launch([.buffer(into), .buffer(w.buffer), .int(Int(w.type.rawValue)), .uint64(UInt64(w.rowBytes)),
-                           .int(w.cols), .int(rows.lowerBound)], global: [w.cols, rows.count])
+    /// W a chunk of rows at a time: each chunk is dequantized on the side queue into one of two
+    /// scratch buffers (taken in turn, across calls), and `product` (on the main queue, after a
+    /// barrier on that dequantization) multiplies it. The side queue dequantizes the next chunk,
+    /// or the next weight's first, while the main queue runs the last GEMM; a buffer is only
+    /// overwritten after the GEMM that last read it (its event). No host synchronisation.
+    private func overlapped(_ w: OpenCLWeight, half: Bool, product: (Buffer, Int, Int) throws -> cl_event?) throws {
+        let size = half ? 2 : 4
+        let chunk = chunkRows(w, bytesPerValue: size)
+        let state = dequantState
+        for first in stride(from: 0, to: w.rows, by: chunk) {
+            let n = min(chunk, w.rows - first)
+            let slot = state.next()
+            let dense = try scratchBuffer("dequantized weights \(half ? "(F16) " : "")\(slot == 0 ? "A" : "B")", bytes: chunk * w.cols * size)
+            let ready = try dequantize(w, rows: first..<first + n, into: dense, half: half, side: true, after: state.lastUse(slot))
+            if let ready { try device.mainWaits(for: ready); clReleaseEvent(ready) }
+            state.setLastUse(slot, try product(dense, first, n))
+        }
     }
+
+    /// Rows `rows` of W as a dense row-major matrix in `into` (F32, or F16 when `half`); on the
+    /// side queue after `after` (returning its event) when `side`.
+    @discardableResult
+    func dequantize(_ w: OpenCLWeight, rows: Range<Int>, into: Buffer, half: Bool, side: Bool = false, after: cl_event? = nil) throws -> cl_event? {
+        let kernel = half ? kernels.dequantizeHalf : kernels.dequantize
+        return try kernel.launch([.buffer(into), .buffer(w.buffer), .int(Int(w.type.rawValue)), .uint64(UInt64(w.rowBytes)),
+                                  .int(w.cols), .int(rows.lowerBound)], global: [w.cols, rows.count],
+                                 side: side, after: after.map { [$0] } ?? [], returningEvent: side)
+    }
+}
+
+/// The two dequantization buffers' turn and the event of the GEMM that last read each.
+final class DequantizeOverlap {
+    private var turn = 0
+    private var lastUses: [cl_event?] = [nil, nil]
+
+    func next() -> Int { defer { turn = 1 - turn }; return turn }
+    func lastUse(_ slot: Int) -> cl_event? { lastUses[slot] }
+    func setLastUse(_ slot: Int, _ event: cl_event?) {
+        if let old = lastUses[slot] { clReleaseEvent(old) }
+        lastUses[slot] = event
+    }
+
+    deinit { for case let e? in lastUses { clReleaseEvent(e) } }
 }

@@ -14,7 +14,9 @@ import LlamaCore
 /// - Larger batches (prompts) dequantize the weight, a chunk of its rows at a time, into one
 ///   reusable scratch buffer and call CLBlast SGEMM on it (HGEMM on F16 storage when the device
 ///   has cl_khr_fp16 and `Options.gemm` allows it). The dequantization is amortised over the
-///   batch's rows and the scratch is bounded by `Options.scratchBytes`. F32 weights skip it.
+///   batch's rows and the scratch is bounded by `Options.scratchBytes` (two such buffers: the
+///   next chunk is dequantized on a second queue while the GEMM of the last one runs). F32
+///   weights skip it.
 public final class OpenCLBackend: Backend {
     public enum GemmPrecision: String, Sendable, CaseIterable {
         /// HGEMM when the device has cl_khr_fp16, else SGEMM.
@@ -75,6 +77,8 @@ public final class OpenCLBackend: Backend {
     var planState: DevicePlan?
     var ropeState: RopeTableOnDevice?
     var scratch: [String: Buffer] = [:]
+    /// Double-buffered dequantization ahead of GEMM (OpenCLBackend+Matmul).
+    let dequantState = DequantizeOverlap()
 
     public init(options: Options = Options()) throws {
         device = try Device(selector: options.device, profiling: options.profiling)

@@ -106,3 +106,21 @@ final class DecodeProfileTests: XCTestCase {
         XCTAssertTrue(d.profile.kernelTimes.values.allSatisfy { $0.seconds >= 0 })
     }
 }
+
+/// Prompts take the GEMM path: with a tiny scratch every weight is dequantized in many chunks on
+/// the side queue, overlapping the GEMMs; still one host synchronisation (reading the logits),
+/// and the logits equal the CPU's.
+final class PromptOverlapTests: XCTestCase {
+    func testChunkedPromptHasOneSynchronisation() throws {
+        let gguf = try GGUFFile(path: try Fixtures.require("models/tiny-spm-q4_0.gguf"))
+        let prompt = [1, 9038, 2501, 263, 931, 29892, 263, 2319, 3748, 29889, 450, 2501]
+        let model = try Transformer(gguf: gguf, backend: try makeOpenCL(.init(scratchBytes: 8192)), cacheCells: 64)
+        model.resetProfile()
+        let gpu = try model.forward(.prompt(prompt, allLogits: true)).flatMap { $0 }
+        let p = model.profile
+        XCTAssertEqual(p.hostSyncs, 1, "only the logits read")
+        XCTAssertGreaterThan(p.launches, 4 * 2 * 7, "many dequantize + GEMM chunks")
+        let cpu = try Transformer(gguf: gguf, backend: CPUBackend(), cacheCells: 64).forward(.prompt(prompt, allLogits: true)).flatMap { $0 }
+        XCTAssertLessThanOrEqual(Budget.nmse(gpu, cpu), Budget.openCLModel)
+    }
+}
