@@ -80,7 +80,7 @@ let package = Package(
         .testTarget(name: "LlamaCoreTests", dependencies: ["LlamaCore", "CPUBackend", "GGUF", "Tokenizers", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "GenerationTests", dependencies: ["Generation", "LlamaCore", "CPUBackend", "GGUF", "Tokenizers", "TestSupport"]),
         .testTarget(name: "OpenCLBackendTests", dependencies: ["OpenCLBackend", "OpenCLVerification", "CPUBackend", "LlamaCore", "GGUF", "TestSupport"]),
-        .testTarget(name: "ExperimentsTests", dependencies: ["Experiments", "Generation", "LlamaCore", "CPUBackend", "GGUF", "Tokenizers", "TestSupport"]),
+        .testTarget(name: "ExperimentsTests", dependencies: ["Experiments", "Generation", "LlamaCore", "CPUBackend", "GGUF", "Tokenizers", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Experiments", "LlamaCore", "CPUBackend", "GGUF", "Tokenizers", "TestSupport"]),
         .testTarget(name: "ServingTests", dependencies: ["Serving", "Generation", "LlamaCore", "CPUBackend", "GGUF", "Tokenizers", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["TestSupport", "GGUF", "LlamaCore"]),

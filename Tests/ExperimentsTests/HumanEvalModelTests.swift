@@ -37,9 +37,6 @@ final class HumanEvalModelTests: XCTestCase {
     /// The first greedy tokens of HumanEval/0 are those of the committed run
     /// (experiments/humaneval/runs/0.5b-greedy, decoded with the release build).
     func testGreedyStartOfHumanEval0() throws {
-        #if DEBUG
-        throw XCTSkip("testGreedyStartOfHumanEval0 runs the 0.5B model, which takes many minutes unoptimised: swift test -c release")
-        #endif
         let path = try Models.require(Models.qwenCoder05B)
         let gguf = try GGUFFile(path: path)
         let task = try HumanEvalTask(path: Models.require(Models.humanEval))
