@@ -75,7 +75,12 @@ final class SelectionTests: XCTestCase {
         XCTAssertEqual(select(.majorityVote, from: [s[1], s[2], s[3], s[4], s[5]])?.answer, "B")   // B: 2, A: 1
         // Samples without an answer do not vote, even when they are the majority.
         XCTAssertEqual(select(.majorityVote, from: [s[4], s[5], s[3]])?.index, 3)
-        XCTAssertNil(select(.majorityVote, from: [s[4], s[5]]))
+        // When none has an answer they form one cluster: the earliest is chosen, so one sample is
+        // always its own choice (a HumanEval program with no docstring examples can still pass).
+        XCTAssertEqual(select(.majorityVote, from: [s[5], s[4]])?.index, 4)
+        XCTAssertEqual(select(.weightedVote, from: [s[5], s[4]])?.index, 4)
+        let lone = sample(7, answer: nil, correct: true)
+        for rule in SelectionRule.allCases { XCTAssertEqual(select(rule, from: [lone])?.index, 7, rule.rawValue) }
         XCTAssertNil(select(.majorityVote, from: []))
     }
 

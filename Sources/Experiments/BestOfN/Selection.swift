@@ -28,10 +28,12 @@ public typealias SampleScore = (Sample) -> Double
 /// The task's exact checker used as a verifier.
 public let exactVerifierScore: SampleScore = { $0.correct ? 1 : 0 }
 
-/// The sample chosen by `rule` among `samples` (nil if there are none, or, for the votes, if no
-/// sample has an answer). Ties always go to the lowest sample index, so the choice does not
-/// depend on the order of `samples`. For votes the chosen sample is the earliest one carrying the
-/// winning answer (all samples with one answer are equally right or wrong).
+/// The sample chosen by `rule` among `samples` (nil only if there are none). Ties always go to
+/// the lowest sample index, so the choice does not depend on the order of `samples`. For votes
+/// the chosen sample is the earliest one carrying the winning answer (all samples with one answer
+/// are equally right or wrong); when no sample has an answer (a HumanEval problem whose docstring
+/// gives no example calls, or programs that raise on every example) all samples form one cluster
+/// and the earliest is chosen, as for a tie — so with one sample every rule is that sample.
 public func select(_ rule: SelectionRule, from samples: [Sample], score: SampleScore = exactVerifierScore) -> Sample? {
     let ordered = samples.sorted { $0.index < $1.index }
     switch rule {
@@ -39,8 +41,8 @@ public func select(_ rule: SelectionRule, from samples: [Sample], score: SampleS
     case .totalLogprob: return highestScoring(ordered) { $0.logprob }
     case .verifier: return highestScoring(ordered, score)
     case .oracle: return ordered.first(where: \.correct) ?? ordered.first
-    case .majorityVote: return vote(ordered) { _ in 1 }
-    case .weightedVote: return vote(ordered) { exp($0.meanLogprob) }
+    case .majorityVote: return vote(ordered) { _ in 1 } ?? ordered.first
+    case .weightedVote: return vote(ordered) { exp($0.meanLogprob) } ?? ordered.first
     }
 }
 
