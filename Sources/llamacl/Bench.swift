@@ -23,6 +23,8 @@ struct Bench: ParsableCommand {
     @Flag(help: "Print a JSON array, one object per test.") var json = false
     @Flag(help: "Also count, per prompt and per decoded token: backend ops, kernel launches, host synchronisations, bytes to and from the device, and (OpenCL) device time per kernel.")
     var profile = false
+    @Flag(help: "Also time the sampler alone: microseconds per draw over the model's own logits (one vocabulary-sized row), greedy and with top-k / top-p.")
+    var sampler = false
 
     var batchSizes: [Int]? {
         get throws {
@@ -58,6 +60,7 @@ struct Bench: ParsableCommand {
         let file = (model.model as NSString).lastPathComponent
         let profiles = profile ? try DecodeProfile.measure(model: lm, prompt: p, gen: n, depth: d) : []
         let params = gguf.tensors.reduce(0) { $0 + $1.elementCount }
+        let samplerResults = sampler ? try SamplerBenchmark.run(logits: realisticLogits(lm)) : []
         if json {
             print(try jsonLine(results.map { r -> [String: Any] in
                 var o: [String: Any] = ["test": r.test, "n_prompt": r.prompt, "n_gen": r.gen, "n_depth": r.depth, "batch": r.batch,
@@ -69,6 +72,8 @@ struct Bench: ParsableCommand {
                 }
                 if let m = profiles.first(where: { $0.test == r.test }) { o["profile"] = m.json }
                 return o
+            } + samplerResults.map { s -> [String: Any] in
+                ["test": "sampler: \(s.name)", "vocab": lm.config.vocabSize, "microseconds_per_draw": s.median, "samples_us": s.microseconds, "model": file]
             }))
         } else if sizes != nil {
             print("|    PP |     TG |    B |   N_KV |   T_PP s | S_PP t/s |   T_TG s | S_TG t/s |")
@@ -84,9 +89,21 @@ struct Bench: ParsableCommand {
                 print("| \(pad(file, 28, left: true)) | \(pad(formatBytes(gguf.file.size), 10)) | \(pad(lm.backendName, 6)) | \(pad(String(backend.threadCount), 7)) | \(pad(r.test, 12)) | \(pad(String(format: "%.2f ± %.2f", r.mean, r.stddev), 16)) |")
             }
             for m in profiles { print(m.text) }
+            for s in samplerResults {
+                print(String(format: "sampler, %d-entry vocabulary, %@: %.0f µs per draw (median of %d)", lm.config.vocabSize, s.name, s.median, s.microseconds.count))
+            }
             print("peak RSS \(formatBytes(rss)): model \(formatBytes(gguf.file.size)) (mapped) + KV cache \(formatBytes(kvBytes)) (\(lm.cacheCapacity) cells) + activations")
         }
     }
+}
+
+/// The last row of logits after a short prompt: the model's own distribution, which decides how
+/// many tokens survive top-p (uniform random numbers would not).
+func realisticLogits(_ model: any LanguageModel) throws -> [Float] {
+    model.resetCache()
+    let prompt = (0..<16).map { ($0 * 7919 + 13) % model.config.vocabSize }
+    defer { model.resetCache() }
+    return try model.forward(.prompt(prompt)).last ?? []
 }
 
 /// The process's peak resident set (getrusage reports KiB on Linux, bytes on macOS).

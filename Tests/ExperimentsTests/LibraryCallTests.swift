@@ -142,6 +142,20 @@ final class LibraryCallTests: XCTestCase {
         XCTAssertThrowsError(try PerformanceReport.load(machine: machine, ours: [ours], llamacpp: []))
     }
 
+    /// The sampler timing covers each path once per case and gives a time for every repetition
+    /// (the times themselves are for `llamacl bench --sampler`, not for a test).
+    func testSamplerBenchmarkTimesEveryCase() throws {
+        let logits = (0..<5000).map { Float(($0 * 7919) % 1000) / 100 }
+        let results = try SamplerBenchmark.run(logits: logits, draws: 3, repetitions: 2)
+        XCTAssertEqual(results.map(\.name), SamplerBenchmark.cases.map(\.name))
+        XCTAssertEqual(results.first?.settings, .greedy)
+        for r in results {
+            XCTAssertEqual(r.microseconds.count, 2)
+            XCTAssertTrue(r.microseconds.allSatisfy { $0 > 0 && $0.isFinite }, r.name)
+        }
+        XCTAssertThrowsError(try SamplerBenchmark.run(logits: [], draws: 1, repetitions: 1))
+    }
+
     func testNpyWriterRoundTrips() throws {
         let url = try Fixtures.temporaryDirectory().appendingPathComponent("x-\(UUID().uuidString).npy")
         try NpyWriter.write([[1, 2, 3], [4, 5, -6.5]], to: url)
