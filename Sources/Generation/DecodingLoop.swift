@@ -9,7 +9,8 @@ public struct SampleOutput: Sendable {
     public var logprobs: [Double] = []
     public var text = ""
     public var finishReason = FinishReason.maxTokens
-    /// Seconds of the request's shared prompt pass, and of this sample's decoding after it.
+    /// Seconds of the request's shared prompt pass (from its first chunk to its last, which may
+    /// share steps with other sequences), and of this sample's decoding after it.
     public var promptSeconds = 0.0
     public var decodeSeconds = 0.0
     public var totalLogprob: Double { logprobs.reduce(0, +) }
@@ -181,7 +182,7 @@ public final class DecodingLoop {
     /// One token boundary: admit what fits, sample one token for every live sample, retire the
     /// finished ones, and run one batch for the rest with the next chunk of the pending prompts.
     public func step() throws {
-        try admit()
+        admit()
         var stepping: [Int] = []
         var finished: [Int] = []
         for i in live.indices {
@@ -272,7 +273,7 @@ public final class DecodingLoop {
     /// prompt, or its prefill starts. Both wait until a slot and enough cells remain after what
     /// live samples and started prefills may still claim (or until nothing else runs: then the
     /// request's own check in `submit` guarantees the fit), so a step never runs out of cells.
-    private func admit() throws {
+    private func admit() {
         for group in groups where !group.cancelled {
             if !group.started {
                 guard hasRoom(for: group.request.prompt.count + group.cellsPerSample) else { return }
@@ -304,7 +305,7 @@ public final class DecodingLoop {
 
     /// Starts the next waiting sample of `group` from its prompt's cells and last logits.
     private func fork(_ group: Group) {
-        guard let index = group.waiting.popFirst(), let prompt = group.promptSequence else { return }
+        let index = group.waiting.removeFirst(), prompt = group.promptSequence!
         let sequence = takeSequence()
         model.copySequence(prompt, to: sequence)
         group.live += 1
