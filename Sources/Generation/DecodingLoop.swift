@@ -9,7 +9,8 @@ public struct SampleOutput: Sendable {
     public var logprobs: [Double] = []
     public var text = ""
     public var finishReason = FinishReason.maxTokens
-    /// Seconds of the request's shared prompt pass, and of this sample's decoding after it.
+    /// Seconds of the request's shared prompt pass (from its first chunk to its last, which may
+    /// share steps with other sequences), and of this sample's decoding after it.
     public var promptSeconds = 0.0
     public var decodeSeconds = 0.0
     public var totalLogprob: Double { logprobs.reduce(0, +) }
@@ -49,10 +50,18 @@ public struct DecodeRequest {
 /// weight is read once per step for all of them. Waiting samples are admitted at these token
 /// boundaries, as batch slots and cache cells allow.
 ///
+/// Chunked prefill: prompts join that same batch, at most `prefillChunk` prompt tokens per
+/// step for all prompts together (oldest request first). A long prompt or a burst of requests
+/// then costs the running sequences a slightly longer step each, never a stall for the whole
+/// prompt, and a new request's first token waits only for the prompts queued before it. A
+/// request claims one batch slot and its cells when its prefill starts; its first sample forks
+/// in the step its prompt's last chunk runs (the only prompt row that asks for logits).
+///
 /// Reproducibility: a sample's random stream comes from its own sampler (see
 /// `SeededRandom(seed:streams:)`), and every op computes a row the same way whatever else is
 /// in the batch, so a sample's tokens do not depend on which other sequences run beside it
-/// (tested on the CPU backend).
+/// (tested on the CPU backend). Attention reads cells in position order, so a prompt gives the
+/// same bits whether it ran in one chunk or many.
 ///
 /// The loop owns the model's KV cache while it runs: it clears it when created.
 public final class DecodingLoop {
@@ -60,17 +69,28 @@ public final class DecodingLoop {
     public let tokenizer: any Tokenizer
     /// Sequences decoded together at most.
     public let maxBatch: Int
+    /// Prompt tokens evaluated per step, all pending prompts together. It bounds how much longer
+    /// a step gets while prompts arrive (running sequences still produce a token every step)
+    /// and the batch's activation memory, while each weight read still serves up to 256 rows.
+    public let prefillChunk: Int
+    public static let defaultPrefillChunk = 256
     /// The longest prompt plus generation the model and its cache can hold.
     public var contextLimit: Int { min(model.config.contextLength, model.cacheCapacity) }
 
-    /// A request's shared state: its prompt sequence (until every sample has forked from it).
+    /// A request's shared state: its prompt sequence (from the start of its prefill until every
+    /// sample has forked from it).
     private final class Group {
         let id: Int
         let request: DecodeRequest
         var waiting: ArraySlice<Int>
         var promptSequence: Int?
+        /// Prompt tokens in the cache so far; the prompt is done when this reaches its length.
+        var prefilled = 0
+        var prefillStarted = Date()
         var promptLogits: [Float] = []
         var promptSeconds = 0.0
+        /// Samples forked so far.
+        var forked = 0
         /// The prompt's decoder state, copied into every sample (see `Live`).
         var continuation: StreamingDecoder
         var live = 0
@@ -82,6 +102,11 @@ public final class DecodingLoop {
             continuation = StreamingDecoder(tokenizer: tokenizer)
             cellsPerSample = min(request.stop.maxTokens, contextLimit - request.prompt.count)
         }
+        var started: Bool { promptSequence != nil || forked > 0 }
+        var prefilling: Bool { promptSequence != nil && prefilled < request.prompt.count }
+        /// Prefill started, no sample yet: it holds a batch slot and the cells of its remaining
+        /// prompt and first sample (see `admit`).
+        var holdsClaim: Bool { started && forked == 0 }
     }
 
     /// A sample being decoded.
@@ -100,9 +125,10 @@ public final class DecodingLoop {
     private var nextSequence = 0
     private var nextGroup = 0
 
-    public init(model: any LanguageModel, tokenizer: any Tokenizer, maxBatch: Int) throws {
+    public init(model: any LanguageModel, tokenizer: any Tokenizer, maxBatch: Int, prefillChunk: Int = DecodingLoop.defaultPrefillChunk) throws {
         guard maxBatch > 0 else { throw GenerationError.invalidBatch(maxBatch) }
-        self.model = model; self.tokenizer = tokenizer; self.maxBatch = maxBatch
+        guard prefillChunk > 0 else { throw GenerationError.invalidPrefillChunk(prefillChunk) }
+        self.model = model; self.tokenizer = tokenizer; self.maxBatch = maxBatch; self.prefillChunk = prefillChunk
         model.resetCache()
     }
 
@@ -115,6 +141,8 @@ public final class DecodingLoop {
     public var liveCount: Int { live.count }
     /// Samples waiting to be admitted.
     public var waitingCount: Int { groups.reduce(0) { $0 + $1.waiting.count } }
+    /// Requests whose prompts are being evaluated, chunk by chunk.
+    public var prefillingCount: Int { groups.filter(\.prefilling).count }
 
     /// Queues a request; its samples are admitted at the next token boundaries. Returns its id.
     @discardableResult
@@ -134,7 +162,8 @@ public final class DecodingLoop {
         return group.id
     }
 
-    /// Stops a request: its live samples finish now (their cells are freed), waiting ones are dropped.
+    /// Stops a request: its live samples finish now (their cells are freed), waiting ones are
+    /// dropped, and a prefill in progress ends (its prompt's cells are freed).
     public func cancel(_ id: Int) {
         guard let group = groups.first(where: { $0.id == id }) else { return }
         group.cancelled = true
@@ -151,20 +180,13 @@ public final class DecodingLoop {
     }
 
     /// One token boundary: admit what fits, sample one token for every live sample, retire the
-    /// finished ones, and run one batch for the rest.
+    /// finished ones, and run one batch for the rest with the next chunk of the pending prompts.
     public func step() throws {
-        try admit()
-        var entries: [BatchEntry] = []
+        admit()
         var stepping: [Int] = []
         var finished: [Int] = []
         for i in live.indices {
-            if try advance(&live[i]) {
-                finished.append(i)
-            } else {
-                let position = live[i].group.request.prompt.count + live[i].output.tokens.count - 1
-                entries.append(BatchEntry(token: live[i].output.tokens.last!, position: position, sequence: live[i].sequence, wantsLogits: true))
-                stepping.append(i)
-            }
+            if try advance(&live[i]) { finished.append(i) } else { stepping.append(i) }
         }
         for i in finished {
             let l = live[i]
@@ -176,11 +198,43 @@ public final class DecodingLoop {
             try l.group.request.onFinish(output)
             retireIfDone(l.group)
         }
-        if !entries.isEmpty {
-            let logits = try model.forward(entries)
-            for (row, i) in stepping.enumerated() { live[i].logits = logits[row] }
-        }
         live = stepping.map { live[$0] }
+        // Decoding rows first: they want logits, and leading rows need no gather.
+        var entries = live.map { l in
+            BatchEntry(token: l.output.tokens.last!, position: l.group.request.prompt.count + l.output.tokens.count - 1,
+                       sequence: l.sequence, wantsLogits: true)
+        }
+        let chunks = nextPromptChunks()
+        for (group, range) in chunks {
+            let prompt = group.request.prompt
+            for p in range {
+                entries.append(BatchEntry(token: prompt[p], position: p, sequence: group.promptSequence!, wantsLogits: p == prompt.count - 1))
+            }
+        }
+        guard !entries.isEmpty else { return }
+        let logits = try model.forward(entries)
+        for row in live.indices { live[row].logits = logits[row] }
+        var row = live.count
+        for (group, range) in chunks {
+            group.prefilled = range.upperBound
+            guard group.prefilled == group.request.prompt.count else { continue }
+            group.promptLogits = logits[row]
+            row += 1
+            finishPrefill(group)
+        }
+    }
+
+    /// The prompt positions each prefilling request evaluates this step: `prefillChunk` tokens
+    /// in all, oldest request first (it then gets its first token soonest).
+    private func nextPromptChunks() -> [(Group, Range<Int>)] {
+        var budget = prefillChunk
+        var chunks: [(Group, Range<Int>)] = []
+        for group in groups where group.prefilling && budget > 0 {
+            let n = min(budget, group.request.prompt.count - group.prefilled)
+            chunks.append((group, group.prefilled..<group.prefilled + n))
+            budget -= n
+        }
+        return chunks
     }
 
     /// Samples the next token of `l`; returns true when the sample has finished.
@@ -215,50 +269,67 @@ public final class DecodingLoop {
         return true
     }
 
-    /// Fills free batch slots with waiting samples, oldest request first, while their cells fit.
-    private func admit() throws {
+    /// Fills free batch slots, oldest request first: its waiting samples fork from its finished
+    /// prompt, or its prefill starts. Both wait until a slot and enough cells remain after what
+    /// live samples and started prefills may still claim (or until nothing else runs: then the
+    /// request's own check in `submit` guarantees the fit), so a step never runs out of cells.
+    private func admit() {
         for group in groups where !group.cancelled {
-            while live.count < maxBatch, let index = group.waiting.first {
-                if group.promptSequence == nil {
-                    guard model.freeCells >= reservedCells() + group.request.prompt.count + group.cellsPerSample || live.isEmpty else { return }
-                    try prefill(group)
-                }
-                // A sample may grow to maxTokens cells; admit it only when they are free, unless
-                // nothing else runs (then the request's own check in `submit` guarantees the fit).
-                guard model.freeCells >= reservedCells() + group.cellsPerSample || live.isEmpty else { return }
-                group.waiting.removeFirst()
-                let sequence = takeSequence()
-                model.copySequence(group.promptSequence!, to: sequence)
-                group.live += 1
-                live.append(Live(group: group, sequence: sequence, output: SampleOutput(index: index),
-                                 sampler: group.request.makeSampler(index),
-                                 scanner: StopScanner(stops: group.request.stop.stopStrings, continuation: group.continuation),
-                                 logits: group.promptLogits, started: Date()))
-                if group.waiting.isEmpty, let p = group.promptSequence {
-                    // Every sample has forked: the prompt's cells now belong to them alone.
-                    model.removeSequence(p)
-                    group.promptSequence = nil
-                }
+            if !group.started {
+                guard hasRoom(for: group.request.prompt.count + group.cellsPerSample) else { return }
+                group.promptSequence = takeSequence()
+                group.prefillStarted = Date()
+                continue
+            }
+            if group.prefilling { continue }
+            while !group.waiting.isEmpty {
+                guard hasRoom(for: group.cellsPerSample) else { return }
+                fork(group)
             }
         }
     }
 
-    /// Cells the live samples may still claim before they reach their token limits.
-    private func reservedCells() -> Int {
-        live.reduce(0) { $0 + max(0, $1.group.cellsPerSample - $1.output.tokens.count) }
+    /// True when a batch slot is free and `cells` fit beside what is already promised.
+    private func hasRoom(for cells: Int) -> Bool {
+        let claims = groups.filter(\.holdsClaim)
+        if live.isEmpty && claims.isEmpty { return true }
+        return live.count + claims.count < maxBatch && model.freeCells >= reservedCells(claims) + cells
     }
 
-    /// Runs the request's prompt once, into a sequence of its own.
-    private func prefill(_ group: Group) throws {
+    /// Cells that live samples may still claim before their token limits, and started prefills
+    /// for the rest of their prompts and their first samples.
+    private func reservedCells(_ claims: [Group]) -> Int {
+        live.reduce(0) { $0 + max(0, $1.group.cellsPerSample - $1.output.tokens.count) }
+            + claims.reduce(0) { $0 + $1.request.prompt.count - $1.prefilled + $1.cellsPerSample }
+    }
+
+    /// Starts the next waiting sample of `group` from its prompt's cells and last logits.
+    private func fork(_ group: Group) {
+        let index = group.waiting.removeFirst(), prompt = group.promptSequence!
         let sequence = takeSequence()
-        let start = Date()
-        group.promptLogits = try model.forward(.prompt(group.request.prompt, sequence: sequence)).last!
-        group.promptSeconds = Date().timeIntervalSince(start)
-        group.promptSequence = sequence
+        model.copySequence(prompt, to: sequence)
+        group.live += 1
+        group.forked += 1
+        live.append(Live(group: group, sequence: sequence, output: SampleOutput(index: index),
+                         sampler: group.request.makeSampler(index),
+                         scanner: StopScanner(stops: group.request.stop.stopStrings, continuation: group.continuation),
+                         logits: group.promptLogits, started: Date()))
+        if group.waiting.isEmpty {
+            // Every sample has forked: the prompt's cells now belong to them alone.
+            model.removeSequence(prompt)
+            group.promptSequence = nil
+        }
+    }
+
+    /// The prompt's last chunk has run: its first sample forks into the slot claimed for it,
+    /// so it samples its first token at the next step.
+    private func finishPrefill(_ group: Group) {
+        group.promptSeconds = Date().timeIntervalSince(group.prefillStarted)
         // Samples' text continues the prompt: a fresh SentencePiece decoder would drop the
         // leading space of the first generated word ("▁there" after "Once upon a time").
         _ = group.continuation.push(contentsOf: group.request.prompt)
         _ = group.continuation.flush()
+        fork(group)
     }
 
     private func retireIfDone(_ group: Group) {

@@ -18,6 +18,7 @@ public enum GenerationError: Error, CustomStringConvertible, Equatable {
     case emptyPrompt
     case invalidMaxTokens(Int)
     case invalidBatch(Int)
+    case invalidPrefillChunk(Int)
     case noSamples
 
     public var description: String {
@@ -26,6 +27,7 @@ public enum GenerationError: Error, CustomStringConvertible, Equatable {
         case .emptyPrompt: return "the prompt is empty (no tokens to condition on)"
         case let .invalidMaxTokens(n): return "the number of tokens to generate must be positive, got \(n)"
         case let .invalidBatch(n): return "the batch size must be positive, got \(n)"
+        case let .invalidPrefillChunk(n): return "the prompt tokens per step (prefill chunk) must be positive, got \(n)"
         case .noSamples: return "a request must ask for at least one sample"
         }
     }

@@ -13,7 +13,11 @@ public final class Engine: @unchecked Sendable {
         public var parallel = 4
         /// Requests accepted but not finished, at most; beyond it new ones get 429.
         public var maxRequests = 64
-        public init(parallel: Int = 4, maxRequests: Int = 64) { self.parallel = parallel; self.maxRequests = maxRequests }
+        /// Prompt tokens evaluated per step (`DecodingLoop.prefillChunk`).
+        public var prefillChunk = DecodingLoop.defaultPrefillChunk
+        public init(parallel: Int = 4, maxRequests: Int = 64, prefillChunk: Int = DecodingLoop.defaultPrefillChunk) {
+            self.parallel = parallel; self.maxRequests = maxRequests; self.prefillChunk = prefillChunk
+        }
     }
 
     public let options: Options
@@ -36,7 +40,7 @@ public final class Engine: @unchecked Sendable {
 
     public init(model: any LanguageModel, tokenizer: any Tokenizer, options: Options, metrics: Metrics) throws {
         self.options = options; self.tokenizer = tokenizer; self.metrics = metrics
-        loop = try DecodingLoop(model: model, tokenizer: tokenizer, maxBatch: options.parallel)
+        loop = try DecodingLoop(model: model, tokenizer: tokenizer, maxBatch: options.parallel, prefillChunk: options.prefillChunk)
         contextLimit = loop.contextLimit
         cacheCapacity = model.cacheCapacity
         metrics.publish(generated: 0, waiting: 0, running: 0, sequences: 0, cellsInUse: 0, cellsTotal: cacheCapacity)

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Generation
 import Serving
 import Tokenizers
 
@@ -13,6 +14,8 @@ struct Serve: ParsableCommand {
     @Option(help: "Port to listen on (0: any free port, printed at start).") var port = 8080
     @Option(help: "Sequences decoded together at most (all requests' samples together).") var parallel = 4
     @Option(help: "Requests accepted at once (running and queued); more get HTTP 429.") var maxQueue = 64
+    @Option(help: "Prompt tokens evaluated per step, all new requests together; running requests keep producing a token every step.")
+    var prefillChunk = DecodingLoop.defaultPrefillChunk
     @Option(help: "Require this key as 'Authorization: Bearer KEY' on /v1/ endpoints (default: $LLAMACL_API_KEY, else none).") var apiKey: String?
     @Option(help: "Chat template when the model has none, or to override it: llama2, llama3, chatml, zephyr, phi3.") var chatTemplate: String?
     @Option(help: "Largest request body accepted, in bytes (larger: HTTP 413).") var maxBodyBytes = 1 << 20
@@ -20,6 +23,7 @@ struct Serve: ParsableCommand {
 
     func validate() throws {
         guard (1...1024).contains(parallel) else { throw ValidationError("--parallel must be between 1 and 1024, got \(parallel)") }
+        guard prefillChunk >= 1 else { throw ValidationError("--prefill-chunk must be at least 1, got \(prefillChunk)") }
         guard maxQueue >= 1 else { throw ValidationError("--max-queue must be at least 1, got \(maxQueue)") }
         guard (0...65535).contains(port) else { throw ValidationError("--port must be between 0 and 65535, got \(port)") }
         guard maxBodyBytes >= 1024 else { throw ValidationError("--max-body-bytes must be at least 1024, got \(maxBodyBytes)") }
@@ -42,7 +46,7 @@ struct Serve: ParsableCommand {
         options.maxBodyBytes = maxBodyBytes
         options.systemFingerprint = "llamacl-\(LlamaCL.version)-\(lm.backendName)"
         let server = try OpenAIServer(model: lm, tokenizer: tokenizer, chatTemplate: template,
-                                      engine: .init(parallel: parallel, maxRequests: maxQueue), options: options)
+                                      engine: .init(parallel: parallel, maxRequests: maxQueue, prefillChunk: prefillChunk), options: options)
         let (host, modelID, parallel, cells) = (host, options.modelID, parallel, lm.cacheCapacity)
         let chat = template.map { "chat template \($0.family.rawValue)" } ?? "no chat template"
         // The server runs on Swift concurrency's threads; this one waits for it to end (SIGINT/SIGTERM).

@@ -93,3 +93,31 @@ extension Generator {
         return (result, pieces)
     }
 }
+
+/// A model that passes every call to `base` and records each forward's batch, so a test can
+/// check what the decoding loop asks for (which rows, which logits).
+final class RecordingModel: LanguageModel {
+    let base: any LanguageModel
+    private(set) var batches: [[BatchEntry]] = []
+
+    init(_ base: any LanguageModel) { self.base = base }
+
+    var config: ModelConfig { base.config }
+    var backendName: String { base.backendName }
+    var deviceName: String { base.deviceName }
+    var cacheCapacity: Int { base.cacheCapacity }
+    var freeCells: Int { base.freeCells }
+    var layerObserver: ((Int, [Float]) -> Void)? {
+        get { base.layerObserver }
+        set { base.layerObserver = newValue }
+    }
+
+    func forward(_ batch: [BatchEntry]) throws -> [[Float]] {
+        batches.append(batch)
+        return try base.forward(batch)
+    }
+
+    func copySequence(_ source: Int, to destination: Int) { base.copySequence(source, to: destination) }
+    func removeSequence(_ seq: Int) { base.removeSequence(seq) }
+    func resetCache() { base.resetCache() }
+}

@@ -9,6 +9,7 @@ import concurrent.futures as futures
 import json
 import os
 import random
+import subprocess
 import sys
 import tempfile
 import time
@@ -19,7 +20,9 @@ import urllib.request
 import openai
 
 sys.path.insert(0, os.path.dirname(__file__))
-from server_process import Server, test_model  # noqa: E402
+from server_process import ROOT, Server, test_model  # noqa: E402
+
+LOADGEN = os.path.join(ROOT, "experiments", "serving", "loadgen.py")
 
 TMP = tempfile.TemporaryDirectory()
 MODEL = None
@@ -280,6 +283,14 @@ class Limits(unittest.TestCase):
         self.assertEqual((status, json.loads(text)["error"]["type"]), (401, "authentication_error"))
         r = client(self.server, api_key="secret").completions.create(model="m", prompt="x", max_tokens=1)
         self.assertEqual(len(r.choices), 1)
+        # Every /v1/ endpoint, streamed or not.
+        wrong = client(self.server, api_key="wrong")
+        for call in [lambda: wrong.models.list(),
+                     lambda: wrong.chat.completions.create(model="m", messages=[{"role": "user", "content": "x"}], max_tokens=1),
+                     lambda: wrong.completions.create(model="m", prompt="x", max_tokens=1, stream=True)]:
+            with self.assertRaises(openai.AuthenticationError) as e:
+                call()
+            self.assertEqual((e.exception.status_code, e.exception.body["type"]), (401, "authentication_error"))
         urllib.request.urlopen(self.server.base + "/health", timeout=5).read()  # open without a key
 
     def test_body_too_large(self):
@@ -287,23 +298,40 @@ class Limits(unittest.TestCase):
                                 {"Authorization": "Bearer secret"})
         self.assertEqual(status, 413)
         self.assertEqual(json.loads(text)["error"]["code"], "request_too_large")
+        status, text = raw_post(self.server, "/v1/chat/completions",
+                                json.dumps({"messages": [{"role": "user", "content": "x" * 10_000}]}).encode(), {"Authorization": "Bearer secret"})
+        self.assertEqual(status, 413)
+        error = json.loads(text)["error"]
+        self.assertEqual((error["type"], error["code"]), ("invalid_request_error", "request_too_large"))
+        # A body just under the limit is read and answered.
+        status, _ = raw_post(self.server, "/v1/completions", json.dumps({"prompt": "x", "max_tokens": 1, "user": "u" * 3500}).encode(),
+                             {"Authorization": "Bearer secret"})
+        self.assertEqual(status, 200)
 
     def test_full_queue_is_429(self):
         c = client(self.server, api_key="secret")
 
-        def long_request(_):
+        def long_request(i):
             try:
-                c.completions.create(model="m", prompt="x", max_tokens=60, temperature=0)
+                if i % 2:  # streamed: refused before any event is sent
+                    list(c.completions.create(model="m", prompt="x", max_tokens=60, temperature=0, stream=True))
+                else:
+                    c.completions.create(model="m", prompt="x", max_tokens=60, temperature=0)
                 return 200
             except openai.RateLimitError as e:
                 self.assertEqual(e.body["type"], "rate_limit_error")
                 return e.status_code
 
+        refused_before = self.server.metrics().get('llamacl_http_requests_total{endpoint="/v1/completions",code="429"}', 0)
         with futures.ThreadPoolExecutor(6) as pool:
             codes = list(pool.map(long_request, range(6)))
         self.assertIn(429, codes)
         self.assertIn(200, codes)
         self.assertEqual(set(codes), {200, 429})
+        m = self.server.metrics()
+        self.assertEqual(m['llamacl_http_requests_total{endpoint="/v1/completions",code="429"}'] - refused_before, codes.count(429))
+        # The queue drains: the next request is accepted.
+        self.assertEqual(len(c.completions.create(model="m", prompt="x", max_tokens=1).choices), 1)
 
 
 class SlowClients(unittest.TestCase):
@@ -378,6 +406,35 @@ class Disconnects(unittest.TestCase):
         self.assertLess(cut_run, 0.8 * full_run)
         after = MAIN.rss_bytes()
         self.assertLess(after, before * 1.10 + 16 * 2**20, f"RSS {before} → {after} bytes")
+
+
+class LoadgenCleanupCheck(unittest.TestCase):
+    def test_loadgen_with_disconnects_leaves_no_cells_in_use(self):
+        """The load generator's cleanup check, small: 12 streamed requests, 4 at a time, half of
+        them hanging up mid-stream, after an undisturbed warm-up; afterwards /metrics shows no
+        KV cell in use and the server's RSS is back to its level before (loadgen --check)."""
+        with tempfile.TemporaryDirectory() as tmp:
+            out = os.path.join(tmp, "cleanup.json")
+            tokens_before = MAIN.metrics()["llamacl_generated_tokens_total"]
+            done = subprocess.run([sys.executable, LOADGEN, "--url", MAIN.base, "--concurrency", "4", "--requests", "3",
+                                   "--prompt-tokens", "24", "--max-tokens", "64", "--vocab", "600", "--timeout", "60",
+                                   "--disconnect-fraction", "0.5", "--warmup", "--server-pid", str(MAIN.proc.pid), "--check",
+                                   "--out", out], capture_output=True, text=True, timeout=300)
+            self.assertEqual(done.returncode, 0, done.stdout + done.stderr)
+            with open(out) as f:
+                row = json.load(f)[0]
+        self.assertEqual((row["requests"], row["errors"]), (12, 0), row)
+        self.assertGreater(row["disconnected"], 0, row)
+        self.assertEqual(row["kv_cells_in_use_after"], 0)
+        self.assertGreater(row["rss_before_bytes"], 0)
+        # The warm-up ran 12 × 64 tokens. The hung-up requests were cancelled, not run to their
+        # end: they hang up after at most 8 tokens, so well under half of their 64 were made.
+        generated = MAIN.metrics()["llamacl_generated_tokens_total"] - tokens_before - 12 * 64
+        full = 12 - row["disconnected"]
+        self.assertLess(generated, full * 64 + row["disconnected"] * 32, row)
+        print(f"\n  loadgen: {row['disconnected']} of 12 hung up, {generated:.0f} tokens generated for the 12, "
+              f"KV cells in use after {row['kv_cells_in_use_after']:.0f}, RSS {row['rss_before_bytes'] >> 20} → {row['rss_after_bytes'] >> 20} MiB",
+              file=sys.stderr)
 
 
 if __name__ == "__main__":
