@@ -127,7 +127,7 @@ final class ResultStoreTests: XCTestCase {
         let data = try Data(contentsOf: directory.appendingPathComponent("summary.json"))
         let object = try JSONSerialization.jsonObject(with: data) as! [String: Any]
         XCTAssertNotNil((object["pass_at_k"] as? [String: Any])?["2"])
-        XCTAssertNotNil(object["provenance"])
+        XCTAssertNotNil(object["parameters"])
         XCTAssertEqual(try JSONDecoder().decode(Summary.self, from: data), summary)
         let leftovers = try FileManager.default.contentsOfDirectory(atPath: directory.path).filter { $0.hasSuffix(".tmp") }
         XCTAssertEqual(leftovers, [])
@@ -158,12 +158,12 @@ final class ResultStoreTests: XCTestCase {
             shardDirectories.append(dir)
         }
         var merged = try ResultStore.merge(shardDirectories: shardDirectories, into: directory.appendingPathComponent("merged"))
-        // Equal but for the environment (host, threads, command, time), which records the merge itself.
-        XCTAssertNotNil(merged.provenance.environment)
-        merged.provenance.environment = nil
+        // Equal but for the provenance block (host, command, time, files read), which records the merge itself.
+        XCTAssertNotNil(merged.provenance)
+        merged.provenance = nil
         XCTAssertEqual(try merged.jsonData(), try expected.jsonData())
         var written = try JSONDecoder().decode(Summary.self, from: Data(contentsOf: directory.appendingPathComponent("merged/summary.json")))
-        written.provenance.environment = nil
+        written.provenance = nil
         XCTAssertEqual(try written.jsonData(), try Data(contentsOf: directory.appendingPathComponent("whole/summary.json")))
         XCTAssertEqual(try ResultStore.loadSamples(path: directory.appendingPathComponent("merged/samples.jsonl").path).samples, all)
         XCTAssertNil(try ResultStore.readParameters(in: directory.appendingPathComponent("merged")).shard)
