@@ -108,6 +108,24 @@ final class ResultStoreTests: XCTestCase {
         XCTAssertNoThrow(try ResultStore(directory: run, parameters: moved))
     }
 
+    /// Files written before the provenance block: a run.json with the retired constant
+    /// `batch_invariant` sampler flag still resumes, and a summary whose "provenance" key held the
+    /// run parameters (what compute-matched reads from committed runs) still reads.
+    func testFilesFromBeforeTheProvenanceBlockStillWork() throws {
+        let run = directory.appendingPathComponent("old")
+        var old = runParameters()
+        old.sampler["batch_invariant"] = 1
+        _ = try ResultStore(directory: run, parameters: old)
+        XCTAssertNoThrow(try ResultStore(directory: run, parameters: runParameters()))
+
+        let summary = try Summary.compute(samples: syntheticSamples(problems: 2, n: 8), parameters: runParameters())
+        var object = try XCTUnwrap(try JSONSerialization.jsonObject(with: summary.jsonData()) as? [String: Any])
+        object["provenance"] = object.removeValue(forKey: "parameters")
+        let legacy = try JSONDecoder().decode(Summary.self, from: JSONSerialization.data(withJSONObject: object))
+        XCTAssertEqual(legacy.parameters, summary.parameters)
+        XCTAssertNil(legacy.provenance)
+    }
+
     func testSummaryIsWrittenAtomicallyWithHandValues() throws {
         var params = runParameters(problems: 2, n: 2)
         params.ks = [1, 2]

@@ -119,7 +119,9 @@ public struct RunParameters: Codable, Equatable, Sendable {
         if ks != other.ks { fields.append("ks") }
         if maxTokens != other.maxTokens { fields.append("max_tokens") }
         if seed != other.seed { fields.append("seed") }
-        if sampler != other.sampler { fields.append("sampler") }
+        if sampler.filter({ $0.key != Self.retiredSamplerKey }) != other.sampler.filter({ $0.key != Self.retiredSamplerKey }) {
+            fields.append("sampler")
+        }
         if model.sha256 != other.model.sha256 { fields.append("model.sha256") }
         if model.shape != other.model.shape { fields.append("model.shape") }
         if engineVersion != other.engineVersion { fields.append("engine_version") }
@@ -128,6 +130,11 @@ public struct RunParameters: Codable, Equatable, Sendable {
         if !ignoringShard, shard != other.shard { fields.append("shard") }
         return fields
     }
+
+    /// A constant `"batch_invariant": 1` older run.json files wrote among the sampler settings; it
+    /// changed no token (the invariance is now measured, `Summary.batchInvariance`), so those runs
+    /// still resume and merge.
+    static let retiredSamplerKey = "batch_invariant"
 
     /// Checks the run's own settings before any work starts.
     public func validate() throws {
