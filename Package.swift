@@ -62,7 +62,7 @@ let package = Package(
             ]),
         // Experiments as library calls: tasks and verifiers, best-of-N runs, statistics and fits,
         // result files, reports and plots. Built on Generation's one decoding loop.
-        .target(name: "Experiments", dependencies: ["Generation", "LlamaCore", "Tokenizers", "GGUF", "CPUBackend",
+        .target(name: "Experiments", dependencies: ["Generation", "LlamaCore", "Tokenizers", "GGUF", "CPUBackend", "BuildInfo",
                                                   .product(name: "Crypto", package: "swift-crypto")]),
         // Training tiny LLaMA-architecture models on the CPU; checkpoints are GGUF.
         .target(name: "Training", dependencies: ["GGUF", "LlamaCore", "Experiments"], swiftSettings: optimize),

@@ -8,5 +8,11 @@ public enum BuildInfo {
     public static let dirty = sourceTreeDirty
     /// "0.1.0+3f2a9c1b0d4e", with "-dirty" when built from uncommitted changes: what result
     /// files record as `engine_version`.
-    public static var engineVersion: String { "\(release)+\(revision)\(dirty ? "-dirty" : "")" }
+    public static var engineVersion: String { version(release: release, revision: revision, dirty: dirty) }
+
+    /// The one spelling of a build's version, so that a dirty tree shows wherever a version is
+    /// printed or recorded: "RELEASE+REVISION", with "-dirty" when built from uncommitted changes.
+    public static func version(release: String, revision: String, dirty: Bool) -> String {
+        "\(release)+\(revision)\(dirty ? "-dirty" : "")"
+    }
 }

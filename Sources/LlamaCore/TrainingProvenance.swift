@@ -18,6 +18,10 @@ import GGUF
 ///     training.engine          string    e.g. `llamacl 0.1.0`
 ///     training.final_loss      float32   last step's loss (absent if no step ran)
 ///     training.held_out_loss   float32   held-out loss (absent without held-out data)
+///     training.provenance      string    the run's provenance block as one line of JSON (Experiments'
+///                                        `Provenance`: source revision and dirty flag, command line,
+///                                        seeds, threads, every hyper-parameter, data files' SHA-256;
+///                                        absent in checkpoints written before it existed)
 ///
 /// The floating-point fields are stored as float32, so a value read back is the float32
 /// rounding of the one written.
@@ -34,12 +38,15 @@ public struct TrainingProvenance: Equatable, Sendable {
     public var engine: String
     public var finalLoss: Double?
     public var heldOutLoss: Double?
+    /// JSON text of the run's provenance block; kept as text here because its type lives in
+    /// Experiments, above this module.
+    public var provenance: String?
 
     public init(data: String, steps: Int, tokens: Int, seed: UInt64, items: Int?, batch: Int, learningRate: Double,
-                lossScope: String, engine: String, finalLoss: Double? = nil, heldOutLoss: Double? = nil) {
+                lossScope: String, engine: String, finalLoss: Double? = nil, heldOutLoss: Double? = nil, provenance: String? = nil) {
         self.data = data; self.steps = steps; self.tokens = tokens; self.seed = seed; self.items = items
         self.batch = batch; self.learningRate = learningRate; self.lossScope = lossScope; self.engine = engine
-        self.finalLoss = finalLoss; self.heldOutLoss = heldOutLoss
+        self.finalLoss = finalLoss; self.heldOutLoss = heldOutLoss; self.provenance = provenance
     }
 
     /// The key whose presence marks a llamacl-trained checkpoint.
@@ -62,6 +69,7 @@ public struct TrainingProvenance: Equatable, Sendable {
         ]
         if let finalLoss { m.append(("training.final_loss", .float32(Float(finalLoss)))) }
         if let heldOutLoss { m.append(("training.held_out_loss", .float32(Float(heldOutLoss)))) }
+        if let provenance { m.append(("training.provenance", .string(provenance))) }
         return m
     }
 
@@ -110,6 +118,7 @@ public struct TrainingProvenance: Equatable, Sendable {
                   lossScope: try required("training.loss_scope", string),
                   engine: try required("training.engine", string),
                   finalLoss: try number("training.final_loss"),
-                  heldOutLoss: try number("training.held_out_loss"))
+                  heldOutLoss: try number("training.held_out_loss"),
+                  provenance: try string("training.provenance"))
     }
 }

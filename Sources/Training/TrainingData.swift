@@ -11,6 +11,9 @@ public struct TrainingData {
     /// Distinct training examples (tasks), or training tokens (text).
     public let trainingItems: Int
     public let heldOutItems: Int
+    /// Files the data was read from (a text file; none for generated task problems), for the
+    /// run's provenance.
+    public var files: [String] = []
 
     /// The held-out problems come from this seed, never the training seed's.
     public static func heldOutSeed(_ seed: UInt64) -> UInt64 { seed ^ 0x4845_4C44_4F55_5421 }
@@ -61,6 +64,6 @@ public struct TrainingData {
         let source = try TextWindows(stream: Array(stream[..<split]), rows: rows, length: length, seed: seed)
         let held = try TextWindows(stream: Array(stream[split...]), rows: rows, length: length, seed: seed)
         return TrainingData(vocabulary: vocabulary, source: source, heldOut: held.covering(limit: heldOutBatches),
-                            name: URL(fileURLWithPath: path).lastPathComponent, trainingItems: split, heldOutItems: heldCount)
+                            name: URL(fileURLWithPath: path).lastPathComponent, trainingItems: split, heldOutItems: heldCount, files: [path])
     }
 }

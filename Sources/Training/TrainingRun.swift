@@ -1,10 +1,12 @@
+import Experiments
 import Foundation
 import GGUF
 import LlamaCore
 
 /// One training run as a library call: train the model on the data, then write the checkpoint
 /// with its typed provenance (`training.*`), so that best-of-N can later keep the training
-/// problems out of its evaluation.
+/// problems out of its evaluation, and with the full provenance block (`training.provenance`),
+/// so that a checkpoint alone says which source, settings and data made it.
 public enum TrainingRun {
     public struct Outcome {
         public let config: ModelConfig
@@ -12,6 +14,8 @@ public enum TrainingRun {
         public let plannedSteps: Int
         public let heldOutLoss: Double?
         public let provenance: TrainingProvenance
+        /// The provenance block written into the checkpoint (and into `train --json`).
+        public let runProvenance: Provenance
         public var last: TrainingRecord? { records.last }
         public var stoppedEarly: Bool { records.count < plannedSteps }
     }
@@ -25,6 +29,8 @@ public enum TrainingRun {
                            shouldStop: () -> Bool = { false }) throws -> Outcome {
         try settings.validate()
         let trainer = try Trainer(config: config, settings: settings, source: data.source, heldOut: data.heldOut)
+        // Before training: a data file that cannot be hashed fails the run now, not after hours.
+        let run = try provenance(config: config, settings: settings, schedule: trainer.schedule, data: data, lossScope: lossScope, type: type)
         onStart(trainer)
         try trainer.run(report: report, shouldStop: shouldStop)
         let last = trainer.records.last
@@ -32,9 +38,31 @@ public enum TrainingRun {
         // With data and seed, `items` lets best-of-n rebuild the training problems and keep them out of its evaluation.
         let provenance = TrainingProvenance(data: data.name, steps: trainer.records.count, tokens: last?.tokens ?? 0, seed: settings.seed,
                                             items: data.trainingItems, batch: settings.rows, learningRate: settings.learningRate,
-                                            lossScope: lossScope.rawValue, engine: engine, finalLoss: last?.loss, heldOutLoss: heldOutLoss)
+                                            lossScope: lossScope.rawValue, engine: engine, finalLoss: last?.loss, heldOutLoss: heldOutLoss,
+                                            provenance: try run.jsonString())
         try Checkpoint.write(params: trainer.model.params, vocabulary: data.vocabulary, type: type, name: name,
                              training: provenance.metadata, to: path)
-        return Outcome(config: config, records: trainer.records, plannedSteps: trainer.steps, heldOutLoss: heldOutLoss, provenance: provenance)
+        return Outcome(config: config, records: trainer.records, plannedSteps: trainer.steps, heldOutLoss: heldOutLoss, provenance: provenance,
+                       runProvenance: run)
+    }
+
+    /// The run's provenance block: the seed, the threads, the model's shape and every training
+    /// setting (the warmup as the schedule resolved it), and the SHA-256 of each data file.
+    static func provenance(config c: ModelConfig, settings s: TrainingSettings, schedule: LearningRateSchedule, data: TrainingData,
+                           lossScope: LossScope, type: TensorType) throws -> Provenance {
+        let hyperParameters: [String: ParameterValue] = [
+            "data": .string(data.name), "training_items": .integer(data.trainingItems), "held_out_items": .integer(data.heldOutItems),
+            "architecture": .string(c.architecture.rawValue), "dim": .integer(c.dim), "layers": .integer(c.layers),
+            "heads": .integer(c.heads), "kv_heads": .integer(c.kvHeads), "ffn": .integer(c.ffnDim), "vocab": .integer(c.vocabSize),
+            "context": .integer(c.contextLength), "rope_base": .number(Double(c.ropeBase)), "tied_output": .bool(c.tiedOutput),
+            "tokens": .integer(s.tokens), "batch": .integer(s.rows), "steps": .integer(schedule.total),
+            "learning_rate": .number(s.learningRate), "warmup_steps": .integer(schedule.warmup),
+            "min_learning_rate_ratio": .number(s.minLearningRateRatio), "weight_decay": .number(s.optimizer.weightDecay),
+            "beta1": .number(s.optimizer.beta1), "beta2": .number(s.optimizer.beta2), "epsilon": .number(s.optimizer.epsilon),
+            "clip_norm": .number(s.clipNorm), "init_std": .number(s.initStd), "eval_every": .integer(s.evalEvery),
+            "loss_scope": .string(lossScope.rawValue), "checkpoint_type": .string(type.description),
+        ]
+        return .current(seeds: ["training": s.seed], threads: s.threads, backend: "cpu", device: "CPU (training)",
+                        hyperParameters: hyperParameters, inputs: try data.files.map { try InputFile(role: "data", path: $0) })
     }
 }

@@ -44,6 +44,7 @@ struct BestOfNRun: ParsableCommand {
     @Option(help: "Top-p (1 = off).") var topP: Float = 1.0
     @Option(help: "Min-p (0 = off).") var minP: Float = 0
     @Option(help: "Run one slice of the problems, I/K (0-based), for spreading a run over machines.") var shard: String?
+    @Option(help: "Samples re-decoded alone after the run to measure that batching changed no token (0: none).") var invarianceChecks: Int = 4
     @Option(help: "Output directory (re-running with the same one resumes).") var out: String
     @Flag(help: "Keep problems the model was trained on (by default a model trained by `llamacl train` on this task is evaluated on held-out problems only).")
     var includeTrainingProblems = false
@@ -58,7 +59,7 @@ struct BestOfNRun: ParsableCommand {
         let stop = self.stop.isEmpty ? (task?.defaultStop ?? ["\n"]) : self.stop
         let maxTokens = self.maxTokens ?? task?.defaultMaxTokens ?? 16
         return BestOfNOptions(problems: problems, n: n, ks: ks, maxTokens: maxTokens, seed: seed, batch: batch, stop: stop, sampler: settings,
-                              shard: shardSpec, includeTrainingProblems: includeTrainingProblems, quiet: quiet)
+                              shard: shardSpec, includeTrainingProblems: includeTrainingProblems, invarianceChecks: invarianceChecks, quiet: quiet)
     }
 
     func validate() throws {
@@ -95,7 +96,7 @@ struct BestOfNRun: ParsableCommand {
         let summary = try Experiments.BestOfN.run(
             modelPath: model.model, load: { path, cells in try backend.load(path, minimumCells: cells).1 }, task: task,
             options: try options(task: task), engineVersion: LlamaCL.version,
-            environment: .current(threads: backend.backend == .opencl ? nil : backend.threadCount), out: URL(fileURLWithPath: out),
+            threads: backend.backend == .opencl ? nil : backend.threadCount, out: URL(fileURLWithPath: out),
             log: { print($0, to: &standardError) })
         printSummary(summary, out: out)
     }
@@ -121,12 +122,12 @@ struct BestOfNMerge: ParsableCommand {
 
 /// The terminal table: pass@k and each rule's accuracy at each k.
 func printSummary(_ s: Summary, out: String) {
-    let ks = s.provenance.ks
+    let ks = s.parameters.ks
     func cell(_ e: Estimate?) -> String {
         let text = e.map { String(format: "%.3f", $0.mean) } ?? "-"
         return String(repeating: " ", count: max(0, 7 - text.count)) + text
     }
-    print("\(s.problems) problems × \(s.provenance.n) samples — results in \(out)")
+    print("\(s.problems) problems × \(s.parameters.n) samples — results in \(out)")
     print("k".padding(toLength: 16, withPad: " ", startingAt: 0) + ks.map { String(format: "%7d", $0) }.joined())
     print("pass@k".padding(toLength: 16, withPad: " ", startingAt: 0) + ks.map { cell(s.passAtK[String($0)]) }.joined())
     for rule in s.options.rules where rule != .oracle {
@@ -136,4 +137,7 @@ func printSummary(_ s: Summary, out: String) {
     let cost = s.compute
     print(String(format: "compute: %d prompt + %d generated tokens, %.3g FLOPs, %.1f s, %.1f tokens/s",
                  cost.promptTokens, cost.generatedTokens, cost.flops ?? 0, cost.seconds, cost.tokensPerSecond))
+    if let check = s.batchInvariance, check.checked > 0 {
+        print("batch invariance: \(check.identical) of \(check.checked) samples re-decoded alone gave their batched tokens")
+    }
 }

@@ -23,11 +23,8 @@ struct ScalingFitCommand: ParsableCommand {
     @Option(help: "Extra compute budgets (FLOPs, comma-separated) at which to report the optimal allocation.") var budgets: String?
 
     func run() throws {
-        let text: String
-        do { text = try String(contentsOfFile: runs, encoding: .utf8) } catch { throw InvalidInput(description: "cannot read \(runs): \(error.localizedDescription)") }
         let extra: [Double] = try budgets.map { try parseList($0, option: "--budgets", example: "1e13,1e14") } ?? []
-        let report = try ScalingReport(runs: try ScalingRun.readCSV(text),
-                                       options: .init(resamples: resamples, seed: seed, delta: delta, extraBudgets: extra))
+        let report = try ScalingReport.load(runsFile: runs, options: .init(resamples: resamples, seed: seed, delta: delta, extraBudgets: extra))
         try report.write(to: URL(fileURLWithPath: out))
         report.lines.forEach { print($0) }
         print("wrote \(out)/fit.json, isoflop.svg, fit.svg\(report.sweepBudgets.isEmpty ? "" : ", optimal.svg")")

@@ -107,7 +107,7 @@ struct Train: ParsableCommand {
             "out": out, "steps": outcome.records.count, "planned_steps": outcome.plannedSteps, "tokens": last?.tokens ?? 0,
             "loss": last?.loss ?? NSNull(), "held_out_loss": heldOutLoss ?? NSNull(), "seconds": seconds,
             "tokens_per_second": last?.tokensPerSecond ?? 0, "parameters": config.parameterCount, "vocab": config.vocabSize,
-            "data": data.name, "stopped_early": outcome.stoppedEarly,
+            "data": data.name, "stopped_early": outcome.stoppedEarly, "provenance": try outcome.runProvenance.jsonObject(),
         ]
         if json {
             print(try jsonLine(summary))

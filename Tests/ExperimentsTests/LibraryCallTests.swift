@@ -33,7 +33,7 @@ final class LibraryCallTests: XCTestCase {
         let whole = try BestOfN.run(modelPath: model, load: load, task: task, options: options, engineVersion: "test", out: dir.appendingPathComponent("whole"))
         XCTAssertEqual(whole.samples, 24)
         XCTAssertEqual(whole.problems, 6)
-        XCTAssertEqual(whole.provenance.ks, [1, 2, 4])
+        XCTAssertEqual(whole.parameters.ks, [1, 2, 4])
         // A second call with the same directory finds every sample done.
         let again = try BestOfN.run(modelPath: model, load: load, task: task, options: options, engineVersion: "test", out: dir.appendingPathComponent("whole"))
         XCTAssertEqual(again.passAtK, whole.passAtK)
@@ -108,12 +108,12 @@ final class LibraryCallTests: XCTestCase {
     func testComputeMatchedReportPairsCheaperSamplingWithTheLargerModel() throws {
         func summary(parameters: Int, passAt: [Int: Double]) -> Summary {
             let shape = ModelShape(parameters: parameters, layers: 2, attentionWidth: 64)
-            let provenance = RunParameters(task: "t", problems: 10, n: 4, ks: [1, 2, 4], maxTokens: 4, seed: 0, sampler: [:],
+            let parameters = RunParameters(task: "t", problems: 10, n: 4, ks: [1, 2, 4], maxTokens: 4, seed: 0, sampler: [:],
                                            model: ModelIdentity(path: "m", sha256: "x", shape: shape), engineVersion: "test", backend: "cpu", device: "cpu")
             let cost = ComputeCost.forProblem(promptTokens: 8, sampleLengths: [4, 4, 4, 4], model: shape)
             var s = Summary(problems: 10, samples: 40, passAtK: [:], coverage: [:], accuracy: [:],
                             compute: ComputeCost(promptTokens: 80, generatedTokens: 160, flops: cost.flops! * 10, seconds: 1),
-                            options: SummaryOptions(), provenance: provenance)
+                            options: SummaryOptions(), parameters: parameters)
             for (k, p) in passAt { s.passAtK[String(k)] = Estimate(mean: p, lower: p - 0.1, upper: p + 0.1, problems: 10) }
             return s
         }

@@ -108,6 +108,24 @@ final class ResultStoreTests: XCTestCase {
         XCTAssertNoThrow(try ResultStore(directory: run, parameters: moved))
     }
 
+    /// Files written before the provenance block: a run.json with the retired constant
+    /// `batch_invariant` sampler flag still resumes, and a summary whose "provenance" key held the
+    /// run parameters (what compute-matched reads from committed runs) still reads.
+    func testFilesFromBeforeTheProvenanceBlockStillWork() throws {
+        let run = directory.appendingPathComponent("old")
+        var old = runParameters()
+        old.sampler["batch_invariant"] = 1
+        _ = try ResultStore(directory: run, parameters: old)
+        XCTAssertNoThrow(try ResultStore(directory: run, parameters: runParameters()))
+
+        let summary = try Summary.compute(samples: syntheticSamples(problems: 2, n: 8), parameters: runParameters())
+        var object = try XCTUnwrap(try JSONSerialization.jsonObject(with: summary.jsonData()) as? [String: Any])
+        object["provenance"] = object.removeValue(forKey: "parameters")
+        let legacy = try JSONDecoder().decode(Summary.self, from: JSONSerialization.data(withJSONObject: object))
+        XCTAssertEqual(legacy.parameters, summary.parameters)
+        XCTAssertNil(legacy.provenance)
+    }
+
     func testSummaryIsWrittenAtomicallyWithHandValues() throws {
         var params = runParameters(problems: 2, n: 2)
         params.ks = [1, 2]
@@ -127,7 +145,7 @@ final class ResultStoreTests: XCTestCase {
         let data = try Data(contentsOf: directory.appendingPathComponent("summary.json"))
         let object = try JSONSerialization.jsonObject(with: data) as! [String: Any]
         XCTAssertNotNil((object["pass_at_k"] as? [String: Any])?["2"])
-        XCTAssertNotNil(object["provenance"])
+        XCTAssertNotNil(object["parameters"])
         XCTAssertEqual(try JSONDecoder().decode(Summary.self, from: data), summary)
         let leftovers = try FileManager.default.contentsOfDirectory(atPath: directory.path).filter { $0.hasSuffix(".tmp") }
         XCTAssertEqual(leftovers, [])
@@ -158,12 +176,12 @@ final class ResultStoreTests: XCTestCase {
             shardDirectories.append(dir)
         }
         var merged = try ResultStore.merge(shardDirectories: shardDirectories, into: directory.appendingPathComponent("merged"))
-        // Equal but for the environment (host, threads, command, time), which records the merge itself.
-        XCTAssertNotNil(merged.provenance.environment)
-        merged.provenance.environment = nil
+        // Equal but for the provenance block (host, command, time, files read), which records the merge itself.
+        XCTAssertNotNil(merged.provenance)
+        merged.provenance = nil
         XCTAssertEqual(try merged.jsonData(), try expected.jsonData())
         var written = try JSONDecoder().decode(Summary.self, from: Data(contentsOf: directory.appendingPathComponent("merged/summary.json")))
-        written.provenance.environment = nil
+        written.provenance = nil
         XCTAssertEqual(try written.jsonData(), try Data(contentsOf: directory.appendingPathComponent("whole/summary.json")))
         XCTAssertEqual(try ResultStore.loadSamples(path: directory.appendingPathComponent("merged/samples.jsonl").path).samples, all)
         XCTAssertNil(try ResultStore.readParameters(in: directory.appendingPathComponent("merged")).shard)

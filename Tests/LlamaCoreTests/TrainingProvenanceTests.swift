@@ -25,6 +25,9 @@ final class TrainingProvenanceTests: XCTestCase {
         XCTAssertEqual(try TrainingProvenance(gguf: file(p.metadata)), p)
         p.items = nil; p.finalLoss = nil; p.heldOutLoss = nil; p.seed = 7
         XCTAssertEqual(try TrainingProvenance(gguf: file(p.metadata)), p)
+        p.provenance = #"{"source_revision":"3f2a9c1b0d4e","source_tree_dirty":true}"#
+        XCTAssertEqual(p.metadata.last?.0, "training.provenance")
+        XCTAssertEqual(try TrainingProvenance(gguf: file(p.metadata)), p)
     }
 
     /// The keys, order and types `llamacl train` has always written.

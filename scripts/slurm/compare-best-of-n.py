@@ -4,7 +4,8 @@
 Usage: compare-best-of-n.py RUN_A RUN_B
 
 summary.json must match everywhere except timing, machine and invocation fields (seconds,
-tokens_per_second, device, threads, host, provenance.environment with the command line, ...); floats are compared to 1e-9
+tokens_per_second, device, threads, host, the provenance block with the command line,
+batch_invariance, ...); floats are compared to 1e-9
 relative. samples.jsonl must hold the same (problem, sample) pairs, each once, with identical
 tokens, text, answer and correct. Exits 0 when equal, 1 with the differences otherwise.
 """
@@ -13,7 +14,9 @@ import math
 import sys
 
 IGNORED = {
-    "environment",  # provenance of the invocation: command line, host, start time, threads
+    "environment",  # older run.json: the invocation's command line, host, start time, threads
+    "provenance",  # the invocation that wrote the file: command line, host, time, threads, files read
+    "batch_invariance",  # measured per invocation: a merged run sums its shards' checks
     "command", "seconds", "tokens_per_second", "device", "threads", "host", "hostname", "wall",
     "wall_seconds", "wall_time", "elapsed", "time", "date", "started", "finished",
     "start_time", "end_time", "timestamp",

@@ -13,7 +13,8 @@ tail -n +2 "$grid" | while IFS=, read -r budget dim layers heads params; do
   name="c${budget}_d${dim}l${layers}"
   f="$results/$name.json"
   [ -f "$f" ] || continue
-  get() { grep -o "\"$1\":[^,}]*" "$f" | head -1 | cut -d: -f2; }
+  # A top-level field of the result (the nested provenance block repeats names like "tokens").
+  get() { python3 -c 'import json, sys; print(json.dumps(json.load(open(sys.argv[1]))[sys.argv[2]]))' "$f" "$1"; }
   tokens=$(get tokens)
   echo "$name,$budget,$dim,$layers,$heads,$params,$(get parameters),$tokens,$(awk "BEGIN{printf \"%.4g\", 6*$params*$tokens}"),$(get held_out_loss),$(get loss),$(get seconds)" >> "$tmp"
 done

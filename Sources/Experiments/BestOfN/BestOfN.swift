@@ -1,3 +1,4 @@
+import BuildInfo
 import Foundation
 import Generation
 import GGUF
@@ -23,15 +24,17 @@ public struct BestOfNOptions: Sendable {
     public var shard: ShardSpec?
     /// Keep problems a `llamacl train` checkpoint was trained on (by default it is evaluated on held-out problems only).
     public var includeTrainingProblems: Bool
+    /// Samples re-decoded alone after the run to measure batch invariance (0: none).
+    public var invarianceChecks: Int
     /// No progress bar.
     public var quiet: Bool
 
     public init(problems: Int = 100, n: Int = 16, ks: [Int]? = nil, maxTokens: Int = 16, seed: UInt64 = 0, batch: Int? = nil,
                 stop: [String] = ["\n"], sampler: SamplerSettings = SamplerSettings(temperature: 1, topK: 0, topP: 1, minP: 0),
-                shard: ShardSpec? = nil, includeTrainingProblems: Bool = false, quiet: Bool = false) {
+                shard: ShardSpec? = nil, includeTrainingProblems: Bool = false, invarianceChecks: Int = 4, quiet: Bool = false) {
         self.problems = problems; self.n = n; self.ks = ks ?? RunParameters.defaultKs(n: n); self.maxTokens = maxTokens
         self.seed = seed; self.batch = batch ?? min(n, 16); self.stop = stop; self.sampler = sampler; self.shard = shard
-        self.includeTrainingProblems = includeTrainingProblems; self.quiet = quiet
+        self.includeTrainingProblems = includeTrainingProblems; self.invarianceChecks = invarianceChecks; self.quiet = quiet
     }
 
     /// Rejects settings that cannot make a run, before any model is loaded.
@@ -41,16 +44,41 @@ public struct BestOfNOptions: Sendable {
         guard problems >= 1 else { throw bad("the run needs at least one problem, got \(problems)") }
         guard maxTokens >= 1 else { throw bad("max tokens must be at least 1, got \(maxTokens)") }
         guard batch >= 1 else { throw bad("the batch must be at least 1, got \(batch)") }
+        guard invarianceChecks >= 0 else { throw bad("invariance checks must not be negative, got \(invarianceChecks)") }
         guard !ks.isEmpty else { throw bad("ks must not be empty") }
         if let k = ks.first(where: { $0 < 1 || $0 > n }) { throw bad("every k must be between 1 and n = \(n), got \(k)") }
         try sampler.validate()
     }
 
-    /// The sampler settings as a run's parameters record them. `batch_invariant` states that a
-    /// sample's tokens do not depend on the batch (see `DecodingLoop`).
+    /// The sampler settings as a run's parameters record them. Whether a sample's tokens depend
+    /// on the batch is measured, not stated (`Summary.batchInvariance`).
     var recordedSampler: [String: Double] {
         ["temperature": Double(sampler.temperature), "top_k": Double(sampler.topK), "top_p": Double(sampler.topP),
-         "min_p": Double(sampler.minP), "batch_invariant": 1]
+         "min_p": Double(sampler.minP)]
+    }
+
+    /// Every setting of the run for its provenance block, including those run.json leaves out
+    /// because they must not change the results (batch) or are folded into the task's name.
+    func hyperParameters(task: any ExperimentTask) -> [String: ParameterValue] {
+        var p: [String: ParameterValue] = [
+            "task": .string(task.name), "problems": .integer(problems), "n": .integer(n), "ks": .list(ks.map { .integer($0) }),
+            "max_tokens": .integer(maxTokens), "batch": .integer(batch), "stop": .list(stop.map { .string($0) }),
+            "temperature": .number(Double(sampler.temperature)), "top_k": .integer(sampler.topK), "top_p": .number(Double(sampler.topP)),
+            "min_p": .number(Double(sampler.minP)), "include_training_problems": .bool(includeTrainingProblems),
+            "invariance_checks": .integer(invarianceChecks),
+        ]
+        if let shard { p["shard"] = .string(shard.description) }
+        return p
+    }
+
+    /// The stop rules of every sample.
+    var stopRules: StopRules { StopRules(maxTokens: maxTokens, stopStrings: stop) }
+
+    /// The samplers of `problem`'s samples: sample i draws from the stream (seed, problem, i),
+    /// whatever decodes beside it. The run and its batch-invariance check both make them here.
+    func sampler(problem: Int) -> (Int) -> Sampler {
+        let settings = sampler, seed = seed
+        return { Sampler(settings: settings, rng: SeededRandom(seed: seed, streams: [UInt64(problem), UInt64($0)])) }
     }
 }
 
@@ -62,9 +90,10 @@ public enum BestOfN {
     public typealias ModelLoader = (_ path: String, _ minimumCells: Int) throws -> any LanguageModel
 
     /// Runs (or resumes) a best-of-N experiment on the model at `modelPath` and writes its
-    /// results, summary and plots into `out`. `log` receives one-line notes for the user.
+    /// results, summary and plots into `out`. `threads` is what the loader gives a CPU backend
+    /// (nil on a device), for the provenance block. `log` receives one-line notes for the user.
     public static func run(modelPath: String, load: ModelLoader, task: any ExperimentTask, options: BestOfNOptions,
-                           engineVersion: String, environment: RunEnvironment = .current(threads: nil), out: URL,
+                           engineVersion: String = BuildInfo.engineVersion, threads: Int? = nil, out: URL,
                            log: (String) -> Void = { _ in }) throws -> Summary {
         try options.validate()
         let gguf = try GGUFFile(path: modelPath)
@@ -83,18 +112,27 @@ public enum BestOfN {
         let model = try load(modelPath, cells)
         let c = model.config
         let shape = ModelShape(parameters: gguf.tensors.reduce(0) { $0 + $1.elementCount }, layers: c.layers, attentionWidth: c.qDim)
+        let modelFile = try InputFile(role: "model", path: modelPath)
+        let provenance = Provenance.current(
+            seeds: ["run": options.seed], threads: threads, backend: model.backendName, device: model.deviceName,
+            hyperParameters: options.hyperParameters(task: task),
+            inputs: [modelFile] + (try task.dataFiles.map { try InputFile(role: "task", path: $0) }))
         let parameters = RunParameters(
             task: task.name, problems: options.problems, n: options.n, ks: options.ks, maxTokens: options.maxTokens, seed: options.seed,
-            sampler: options.recordedSampler, model: ModelIdentity(path: modelPath, sha256: try FileHash.sha256(fileAt: modelPath), shape: shape),
-            engineVersion: engineVersion, backend: model.backendName, device: model.deviceName, shard: options.shard, environment: environment)
+            sampler: options.recordedSampler, model: ModelIdentity(path: modelPath, sha256: modelFile.sha256, shape: shape),
+            engineVersion: engineVersion, backend: model.backendName, device: model.deviceName, shard: options.shard, provenance: provenance)
         try parameters.validate()
         let store = try ResultStore(directory: out, parameters: parameters)
         if store.truncatedBytes > 0 { log("resumed: dropped \(store.truncatedBytes) bytes of a sample cut short") }
         let grader = try task.makeConcurrentGrader()
         if let grader { log("grading: \(grader.description)") }
-        try sample(model: model, tokenizer: tokenizer, task: task, problems: Array(zip(mine, prompts)), options: options, store: store,
-                   grader: grader)
-        let summary = try store.writeSummary()
+        let work = Array(zip(mine, prompts))
+        try sample(model: model, tokenizer: tokenizer, task: task, problems: work, options: options, store: store, grader: grader)
+        let invariance = try checkBatchInvariance(model: model, tokenizer: tokenizer, problems: work, options: options, store: store)
+        if invariance.identical < invariance.checked {
+            log("batch invariance: only \(invariance.identical) of \(invariance.checked) samples re-decoded alone gave their batched tokens")
+        }
+        let summary = try store.writeSummary(batchInvariance: invariance)
         try Plots.write(summary, to: out)
         return summary
     }
@@ -127,10 +165,8 @@ public enum BestOfN {
         var last = Date()
         for (problemId, indices) in todo where !indices.isEmpty {
             let (problem, prompt) = byId[problemId]!
-            let settings = options.sampler, seed = options.seed
             try loop.submit(DecodeRequest(
-                prompt: prompt, samples: indices, stop: StopRules(maxTokens: options.maxTokens, stopStrings: options.stop),
-                makeSampler: { Sampler(settings: settings, rng: SeededRandom(seed: seed, streams: [UInt64(problemId), UInt64($0)])) },
+                prompt: prompt, samples: indices, stop: options.stopRules, makeSampler: options.sampler(problem: problemId),
                 onFinish: { output in
                     // Wall time between finishing samples, so the samples' seconds add up to the run's.
                     let now = Date()

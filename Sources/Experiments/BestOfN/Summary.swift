@@ -42,13 +42,21 @@ public struct Summary: Codable, Equatable, Sendable {
     public var accuracy: [String: [String: Estimate]]
     public var compute: ComputeCost
     public var options: SummaryOptions
-    public var provenance: RunParameters
+    /// What determines the results (run.json's parameters, without their provenance).
+    public var parameters: RunParameters
+    /// The invocation that wrote this summary: build, command, threads, files read (see
+    /// `Provenance`). nil only in summaries written before it existed.
+    public var provenance: Provenance? = nil
+    /// Samples re-decoded alone and compared with the batched ones (see `BatchInvarianceCheck`);
+    /// nil when none were.
+    public var batchInvariance: BatchInvarianceCheck? = nil
     /// What an incomplete run lacks, for a merge forced with `allowPartial`; absent (nil) for a
     /// complete run.
     public var partial: [String]? = nil
 
     enum CodingKeys: String, CodingKey {
-        case problems, samples, passAtK = "pass_at_k", coverage, accuracy, compute, options, provenance, partial
+        case problems, samples, passAtK = "pass_at_k", coverage, accuracy, compute, options, parameters, provenance
+        case batchInvariance = "batch_invariance", partial
     }
 
     /// `score` is used by the `verifier` rule (when `options.rules` includes it).
@@ -95,8 +103,10 @@ public struct Summary: Codable, Equatable, Sendable {
                                                        seconds: g.reduce(0) { $0 + $1.seconds },
                                                        model: parameters.model.shape)
         }
+        var results = parameters
+        results.provenance = nil   // the summary's own block says who wrote it
         return Summary(problems: groups.count, samples: samples.count, passAtK: passAtK, coverage: coverage,
-                       accuracy: accuracy, compute: compute, options: options, provenance: parameters)
+                       accuracy: accuracy, compute: compute, options: options, parameters: results, provenance: parameters.provenance)
     }
 
     /// Stable JSON: sorted keys, so equal summaries are equal bytes.
@@ -104,5 +114,28 @@ public struct Summary: Codable, Equatable, Sendable {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         return try encoder.encode(self)
+    }
+}
+
+extension Summary {
+    /// Also reads summaries written before the provenance block, whose "provenance" key held the
+    /// run parameters (committed runs that `compute-matched` still reads).
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        problems = try c.decode(Int.self, forKey: .problems)
+        samples = try c.decode(Int.self, forKey: .samples)
+        passAtK = try c.decode([String: Estimate].self, forKey: .passAtK)
+        coverage = try c.decode([String: Estimate].self, forKey: .coverage)
+        accuracy = try c.decode([String: [String: Estimate]].self, forKey: .accuracy)
+        compute = try c.decode(ComputeCost.self, forKey: .compute)
+        options = try c.decode(SummaryOptions.self, forKey: .options)
+        if c.contains(.parameters) {
+            parameters = try c.decode(RunParameters.self, forKey: .parameters)
+            provenance = try c.decodeIfPresent(Provenance.self, forKey: .provenance)
+        } else {
+            parameters = try c.decode(RunParameters.self, forKey: .provenance)
+        }
+        batchInvariance = try c.decodeIfPresent(BatchInvarianceCheck.self, forKey: .batchInvariance)
+        partial = try c.decodeIfPresent([String].self, forKey: .partial)
     }
 }

@@ -19,10 +19,15 @@ public struct PerformanceReport {
 
     public let limits: MachineLimits
     public let rows: [Row]
+    /// Written beside the table as provenance.json: the machine and bench files read (from `load`).
+    public var provenance: Provenance
 
-    public init(limits: MachineLimits, rows: [Row]) throws {
+    public init(limits: MachineLimits, rows: [Row], inputs: [InputFile] = []) throws {
         guard !rows.isEmpty else { throw ExperimentError.invalidTaskParameter(task: "perf-report", reason: "no bench results in the given files") }
         self.limits = limits; self.rows = rows
+        // The report runs no model: the bench files record how they were measured, and the
+        // machine file the thread count its roofline is for.
+        provenance = .current(hyperParameters: ["machine_threads": .integer(limits.threads)], inputs: inputs)
     }
 
     /// Reads the machine file and each engine's result files.
@@ -31,13 +36,16 @@ public struct PerformanceReport {
         do { limits = try JSONDecoder().decode(MachineLimits.self, from: Data(contentsOf: machine)) } catch {
             throw ExperimentError.fileUnreadable(path: machine.path, reason: "not a `llamacl machine --json` output: \(error)")
         }
-        return try PerformanceReport(limits: limits, rows: try ours.flatMap { try rows(file: $0, engine: "llamacl") }
-                                                      + llamacpp.flatMap { try rows(file: $0, engine: "llama.cpp") })
+        let results = try ours.flatMap { try rows(file: $0, engine: "llamacl") } + llamacpp.flatMap { try rows(file: $0, engine: "llama.cpp") }
+        let inputs = try [InputFile(role: "machine", path: machine.path)] + ours.map { try InputFile(role: "bench", path: $0.path) }
+            + llamacpp.map { try InputFile(role: "llama-bench", path: $0.path) }
+        return try PerformanceReport(limits: limits, rows: results, inputs: inputs)
     }
 
-    /// Writes table.md and roofline.svg into `directory`.
+    /// Writes table.md, roofline.svg and provenance.json into `directory`.
     public func write(to directory: URL) throws {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        try provenance.write(into: directory)
         try ResultStore.writeAtomically(Data(table.utf8), to: directory.appendingPathComponent("table.md"))
         try ResultStore.writeAtomically(Data(roofline().svg().utf8), to: directory.appendingPathComponent("roofline.svg"))
     }

@@ -15,20 +15,24 @@ public struct ComputeMatchedReport {
     public let rows: [Row]
     /// Per model: FLOPs of the shared prompt per problem, and of one sample.
     public let costs: [String: (prompt: Double, sample: Double)]
+    /// Written beside the tables as provenance.json: the runs' labels, the summaries read and
+    /// the models behind them (hashes from the summaries).
+    public var provenance: Provenance
 
-    /// `runs` are (label, summary) pairs, smallest model first.
-    public init(runs: [(label: String, summary: Summary)]) throws {
+    /// `runs` are (label, summary) pairs, smallest model first. `summaryFiles` are the files
+    /// they were read from, when they were.
+    public init(runs: [(label: String, summary: Summary)], summaryFiles: [InputFile] = []) throws {
         var rows: [Row] = [], costs: [String: (prompt: Double, sample: Double)] = [:]
         for (label, s) in runs {
-            guard let shape = s.provenance.model.shape, let total = s.compute.flops else {
+            guard let shape = s.parameters.model.shape, let total = s.compute.flops else {
                 throw ExperimentError.invalidTaskParameter(task: "compute-matched", reason: "the run \(label) has no model shape or FLOPs in its summary")
             }
             // Prompt cost per problem from the shape (mean prompt length), the rest is sampling.
             let meanPrompt = Double(s.compute.promptTokens) / Double(s.problems)
             let promptFlops = shape.flops(positions: 0, count: Int(meanPrompt.rounded()))
-            let sampleFlops = (total - promptFlops * Double(s.problems)) / Double(s.problems * s.provenance.n)
+            let sampleFlops = (total - promptFlops * Double(s.problems)) / Double(s.problems * s.parameters.n)
             costs[label] = (promptFlops, sampleFlops)
-            for k in s.provenance.ks {
+            for k in s.parameters.ks {
                 guard let p = s.passAtK[String(k)] else { continue }
                 rows.append(Row(label: label, parameters: shape.parameters, k: k, flops: promptFlops + Double(k) * sampleFlops,
                                 passAtK: p, majority: s.accuracy[SelectionRule.majorityVote.rawValue]?[String(k)]))
@@ -37,18 +41,16 @@ public struct ComputeMatchedReport {
         labels = runs.map(\.label)
         self.rows = rows
         self.costs = costs
+        let models = runs.map { InputFile(role: "model", path: $0.summary.parameters.model.path, sha256: $0.summary.parameters.model.sha256) }
+        // Each run's seed, by its label.
+        provenance = .current(seeds: Dictionary(runs.map { ($0.label, $0.summary.parameters.seed) }, uniquingKeysWith: { first, _ in first }),
+                              hyperParameters: ["labels": .list(labels.map { .string($0) })], inputs: summaryFiles + models)
     }
 
     /// Reads each run's summary.json from its directory.
     public static func load(runs: [(label: String, directory: URL)]) throws -> ComputeMatchedReport {
-        try ComputeMatchedReport(runs: runs.map { run in
-            let url = run.directory.appendingPathComponent(ResultStore.summaryFile)
-            let data: Data
-            do { data = try Data(contentsOf: url) } catch { throw ExperimentError.fileUnreadable(path: url.path, reason: "\(error.localizedDescription)") }
-            do { return (run.label, try JSONDecoder().decode(Summary.self, from: data)) } catch {
-                throw ExperimentError.corruptResults(path: url.path, line: 1, reason: "not a best-of-n summary: \(error)")
-            }
-        })
+        try ComputeMatchedReport(runs: runs.map { ($0.label, try ResultStore.readSummary(in: $0.directory)) },
+                                 summaryFiles: runs.map { try InputFile(role: "summary", path: $0.directory.appendingPathComponent(ResultStore.summaryFile).path) })
     }
 
     public var csv: String {
@@ -98,9 +100,10 @@ public struct ComputeMatchedReport {
         return plot
     }
 
-    /// Writes table.csv, table.md and accuracy-vs-flops.svg into `directory`.
+    /// Writes table.csv, table.md, accuracy-vs-flops.svg and provenance.json into `directory`.
     public func write(to directory: URL) throws {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        try provenance.write(into: directory)
         try ResultStore.writeAtomically(Data(csv.utf8), to: directory.appendingPathComponent("table.csv"))
         try ResultStore.writeAtomically(Data(markdown.utf8), to: directory.appendingPathComponent("table.md"))
         try ResultStore.writeAtomically(Data(plot().svg().utf8), to: directory.appendingPathComponent("accuracy-vs-flops.svg"))

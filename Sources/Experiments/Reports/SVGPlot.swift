@@ -131,14 +131,14 @@ public struct LinePlot {
 public enum Plots {
     /// pass@k (with its interval) and first-k coverage against k.
     public static func coverage(_ summary: Summary) -> LinePlot {
-        LinePlot(title: "Coverage vs samples (\(summary.provenance.task))", xLabel: "samples k", yLabel: "fraction of problems solved",
+        LinePlot(title: "Coverage vs samples (\(summary.parameters.task))", xLabel: "samples k", yLabel: "fraction of problems solved",
                  series: [series("pass@k (unbiased)", summary.passAtK), series("coverage (first k)", summary.coverage)])
     }
 
     /// Each selection rule's accuracy against k.
     public static func accuracy(_ summary: Summary) -> LinePlot {
         let rules = summary.options.rules.filter { summary.accuracy[$0.rawValue] != nil }
-        return LinePlot(title: "Selection accuracy vs samples (\(summary.provenance.task))", xLabel: "samples k", yLabel: "accuracy",
+        return LinePlot(title: "Selection accuracy vs samples (\(summary.parameters.task))", xLabel: "samples k", yLabel: "accuracy",
                         series: rules.map { series($0.rawValue, summary.accuracy[$0.rawValue] ?? [:]) })
     }
 

@@ -32,6 +32,9 @@ public struct ScalingReport {
     public var interior: [ScalingFit.IsoFLOPMinimum] { minima.filter(\.interior) }
     public let approach2: (exponent: Double, coefficient: Double)?
     public let rmsLogResidual: Double
+    /// fit.json's provenance block: the bootstrap seed, the fit's settings and (from `load`) the
+    /// runs file it read.
+    public var provenance: Provenance
 
     /// Fits the runs. Five parameters need at least five runs.
     public init(runs: [ScalingRun], options: Options = Options()) throws {
@@ -52,12 +55,33 @@ public struct ScalingReport {
         let law = full.law
         let residuals = runs.map { log(law.loss(parameters: $0.parameters, tokens: $0.tokens)) - log($0.loss) }
         rmsLogResidual = (residuals.reduce(0) { $0 + $1 * $1 } / Double(residuals.count)).squareRoot()
+        // The fit runs on one thread, and no model.
+        provenance = .current(seeds: ["bootstrap": options.seed], threads: 1, hyperParameters: [
+            "resamples": .integer(options.resamples), "huber_delta": .number(options.delta),
+            "extra_budgets": .list(options.extraBudgets.map { .number($0) }), "starts": .integer(options.starts.count),
+            "runs": .integer(runs.count),
+        ])
+    }
+
+    /// Fits the runs in the CSV file at `path` (see `ScalingRun.readCSV`), recording the file's
+    /// SHA-256 in the provenance block.
+    public static func load(runsFile path: String, options: Options = Options()) throws -> ScalingReport {
+        let text: String
+        do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
+            throw ExperimentError.fileUnreadable(path: path, reason: error.localizedDescription)
+        }
+        var report = try ScalingReport(runs: try ScalingRun.readCSV(text), options: options)
+        report.provenance.inputs.append(try InputFile(role: "runs", path: path))
+        return report
     }
 
     /// Writes fit.json, isoflop.svg, fit.svg and (with IsoFLOP budgets) optimal.svg into `directory`.
     public func write(to directory: URL) throws {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        let json = try JSONSerialization.data(withJSONObject: Self.finite(fitJSON()), options: [.prettyPrinted, .sortedKeys])
+        var object = Self.finite(fitJSON()) as! [String: Any]
+        // Added after `finite`, which would read its booleans as numbers.
+        object["provenance"] = try provenance.jsonObject()
+        let json = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
         try ResultStore.writeAtomically(json, to: directory.appendingPathComponent("fit.json"))
         var plots = [("isoflop.svg", isoFLOPPlot()), ("fit.svg", fittedVsObservedPlot())]
         if let optimal = optimalPlot() { plots.append(("optimal.svg", optimal)) }

@@ -100,11 +100,14 @@ public final class ResultStore {
         completedKeys.insert(sample.key)
     }
 
-    /// Writes summary.json atomically and returns it.
+    /// Writes summary.json atomically and returns it. Its provenance block is that of the
+    /// parameters the store was opened with (this invocation's).
     @discardableResult
-    public func writeSummary(options: SummaryOptions = SummaryOptions(), partial: [String]? = nil) throws -> Summary {
+    public func writeSummary(options: SummaryOptions = SummaryOptions(), partial: [String]? = nil,
+                             batchInvariance: BatchInvarianceCheck? = nil) throws -> Summary {
         var summary = try Summary.compute(samples: samples, parameters: parameters, options: options)
         summary.partial = partial
+        summary.batchInvariance = batchInvariance
         try Self.writeAtomically(try summary.jsonData(), to: directory.appendingPathComponent(Self.summaryFile))
         return summary
     }
@@ -120,6 +123,18 @@ public final class ResultStore {
             return try JSONDecoder().decode(RunParameters.self, from: data)
         } catch {
             throw ExperimentError.corruptResults(path: url.path, line: 1, reason: "not a valid run parameters file")
+        }
+    }
+
+    public static func readSummary(in directory: URL) throws -> Summary {
+        let url = directory.appendingPathComponent(summaryFile)
+        guard let data = FileManager.default.contents(atPath: url.path) else {
+            throw ExperimentError.fileUnreadable(path: url.path, reason: "no such file")
+        }
+        do {
+            return try JSONDecoder().decode(Summary.self, from: data)
+        } catch {
+            throw ExperimentError.corruptResults(path: url.path, line: 1, reason: "not a best-of-n summary: \(error)")
         }
     }
 
@@ -173,6 +188,8 @@ public final class ResultStore {
         var shardsSeen = Set<ShardSpec>()
         var owner: [Int: String] = [:]
         var all: [Sample] = []
+        var inputs: [InputFile] = []
+        var invariance: BatchInvarianceCheck?
         for directory in shardDirectories {
             let p = try readParameters(in: directory)
             let differing = p.differences(from: base, ignoringShard: true)
@@ -188,7 +205,11 @@ public final class ResultStore {
                 }
                 guard shardsSeen.insert(shard).inserted else { throw ExperimentError.mergeConflict("shard \(shard) given twice") }
             }
-            let loaded = try loadSamples(path: directory.appendingPathComponent(samplesFile).path)
+            let samplesPath = directory.appendingPathComponent(samplesFile).path
+            let loaded = try loadSamples(path: samplesPath)
+            if FileManager.default.fileExists(atPath: samplesPath) { inputs.append(try InputFile(role: "samples", path: samplesPath)) }
+            // Each shard measured its own samples; a shard without a summary measured nothing.
+            if let check = try? readSummary(in: directory).batchInvariance { invariance = invariance.map { $0 + check } ?? check }
             if let shard = p.shard, let stray = loaded.samples.first(where: { !shard.contains(problem: $0.problem) }) {
                 throw ExperimentError.mergeConflict("\(directory.path) is shard \(shard) but holds problem \(stray.problem)")
             }
@@ -205,7 +226,12 @@ public final class ResultStore {
             throw ExperimentError.incompleteRun(missing.joined(separator: "; "))
         }
         base.shard = nil
-        base.environment = .current(threads: nil)   // the merge's own; each shard's stays in its run.json
+        // The merge's own block (each shard's stays in its run.json): the shards' backend and
+        // model, which all agree, and the samples it read. Threads are the shards' business.
+        let model = InputFile(role: "model", path: base.model.path, sha256: base.model.sha256)
+        base.provenance = .current(seeds: ["run": base.seed], backend: base.backend, device: base.device,
+                                   hyperParameters: ["shards": .integer(shardDirectories.count), "allow_partial": .bool(allowPartial)],
+                                   inputs: [model] + inputs)
         all.sort { $0.key < $1.key }
         let fm = FileManager.default
         if fm.fileExists(atPath: destination.appendingPathComponent(samplesFile).path) {
@@ -213,7 +239,7 @@ public final class ResultStore {
         }
         let store = try ResultStore(directory: destination, parameters: base)
         for sample in all { try store.append(sample) }
-        return try store.writeSummary(options: options, partial: missing.isEmpty ? nil : missing)
+        return try store.writeSummary(options: options, partial: missing.isEmpty ? nil : missing, batchInvariance: invariance)
     }
 
     /// What a merged run lacks: shards of the split not given, problems short of the run's

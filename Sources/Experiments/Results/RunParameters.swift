@@ -57,28 +57,6 @@ public struct ShardSpec: Codable, Equatable, Hashable, Sendable, CustomStringCon
     public var description: String { "\(index)/\(count)" }
 }
 
-/// Where and how a run (or one shard of it) ran: what may differ between the shards of one run
-/// without changing its results, recorded beside the parameters that must agree.
-public struct RunEnvironment: Codable, Equatable, Sendable {
-    public var host: String
-    /// CPU threads (nil on a device backend).
-    public var threads: Int?
-    /// The command line that ran it.
-    public var command: [String]
-    /// When it started (ISO 8601, UTC).
-    public var started: String
-
-    public init(host: String, threads: Int?, command: [String], started: String) {
-        self.host = host; self.threads = threads; self.command = command; self.started = started
-    }
-
-    /// This process's environment.
-    public static func current(threads: Int?) -> RunEnvironment {
-        RunEnvironment(host: ProcessInfo.processInfo.hostName, threads: threads, command: CommandLine.arguments,
-                       started: ISO8601DateFormatter().string(from: Date()))
-    }
-}
-
 /// Everything that determines a run's results; stored as `run.json`. A run directory can only
 /// be resumed with the same parameters.
 public struct RunParameters: Codable, Equatable, Sendable {
@@ -101,12 +79,14 @@ public struct RunParameters: Codable, Equatable, Sendable {
     public var device: String
     /// nil for an unsharded (or merged) run.
     public var shard: ShardSpec?
-    /// Host, threads, command, start time: may differ between shards (not compared).
-    public var environment: RunEnvironment?
+    /// Which build ran it, how it was invoked, on how many threads, with which files (the
+    /// invocation that created the run directory; a merge records its own). May differ between
+    /// shards and resumptions (not compared). nil in run.json files written before it existed.
+    public var provenance: Provenance?
 
     public init(task: String, problems: Int, n: Int, ks: [Int], maxTokens: Int, seed: UInt64, sampler: [String: Double],
                 model: ModelIdentity, engineVersion: String, backend: String, device: String, shard: ShardSpec? = nil,
-                environment: RunEnvironment? = nil) {
+                provenance: Provenance? = nil) {
         self.task = task
         self.problems = problems
         self.n = n
@@ -119,17 +99,17 @@ public struct RunParameters: Codable, Equatable, Sendable {
         self.backend = backend
         self.device = device
         self.shard = shard
-        self.environment = environment
+        self.provenance = provenance
     }
 
     enum CodingKeys: String, CodingKey {
         case task, problems, n, ks, maxTokens = "max_tokens", seed, sampler, model
-        case engineVersion = "engine_version", backend, device, shard, environment
+        case engineVersion = "engine_version", backend, device, shard, provenance
     }
 
     /// Names of the fields that differ from `other`: what must agree across the shards of a run
     /// (task, sampler, seed, model hash, engine version, backend, device). The model's path (a
-    /// moved file with the same hash is the same model) and the environment (host, threads,
+    /// moved file with the same hash is the same model) and the provenance (host, threads,
     /// command, time) may differ.
     public func differences(from other: RunParameters, ignoringShard: Bool = false) -> [String] {
         var fields: [String] = []
@@ -139,7 +119,9 @@ public struct RunParameters: Codable, Equatable, Sendable {
         if ks != other.ks { fields.append("ks") }
         if maxTokens != other.maxTokens { fields.append("max_tokens") }
         if seed != other.seed { fields.append("seed") }
-        if sampler != other.sampler { fields.append("sampler") }
+        if sampler.filter({ $0.key != Self.retiredSamplerKey }) != other.sampler.filter({ $0.key != Self.retiredSamplerKey }) {
+            fields.append("sampler")
+        }
         if model.sha256 != other.model.sha256 { fields.append("model.sha256") }
         if model.shape != other.model.shape { fields.append("model.shape") }
         if engineVersion != other.engineVersion { fields.append("engine_version") }
@@ -148,6 +130,11 @@ public struct RunParameters: Codable, Equatable, Sendable {
         if !ignoringShard, shard != other.shard { fields.append("shard") }
         return fields
     }
+
+    /// A constant `"batch_invariant": 1` older run.json files wrote among the sampler settings; it
+    /// changed no token (the invariance is now measured, `Summary.batchInvariance`), so those runs
+    /// still resume and merge.
+    static let retiredSamplerKey = "batch_invariant"
 
     /// Checks the run's own settings before any work starts.
     public func validate() throws {

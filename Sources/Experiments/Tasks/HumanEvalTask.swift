@@ -66,6 +66,7 @@ public final class HumanEvalTask: ExperimentTask, @unchecked Sendable {
     public static let evalPlusStop = ["<|endoftext|>", "<|endofmask|>", "</s>", "\nif __name__", "\ndef main(", "\nprint(", "\n```\n"]
 
     public let path: String
+    public var dataFiles: [String] { [path] }
     public let records: [Record]
     public let format: PromptFormat
     public let limits: SandboxLimits

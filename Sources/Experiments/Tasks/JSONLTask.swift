@@ -19,6 +19,7 @@ import Foundation
 /// equal.
 public struct JSONLTask: ExperimentTask {
     public let path: String
+    public var dataFiles: [String] { [path] }
     public let answerPattern: String?
     /// All records in file order.
     public let records: [Problem]

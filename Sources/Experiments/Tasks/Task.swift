@@ -49,6 +49,9 @@ public protocol ExperimentTask {
     /// A grader that runs answers outside the engine's process, beside generation (code tasks);
     /// nil (the default) grades inline with `grade`.
     func makeConcurrentGrader() throws -> (any ConcurrentGrader)?
+    /// Files the problems are read from, for a run's provenance (their SHA-256 is recorded);
+    /// default: none (generated problems).
+    var dataFiles: [String] { get }
 }
 
 /// The text of a prompt, and whether special-token text in it (a chat template's
@@ -100,6 +103,7 @@ extension ExperimentTask {
     public var defaultStop: [String] { ["\n"] }
     public var defaultMaxTokens: Int { 16 }
     public func makeConcurrentGrader() throws -> (any ConcurrentGrader)? { nil }
+    public var dataFiles: [String] { [] }
 }
 
 /// Helpers shared by the tasks' extractors and verifiers.
