@@ -11,7 +11,13 @@ public enum TrainingRun {
         public let records: [TrainingRecord]
         public let plannedSteps: Int
         public let heldOutLoss: Double?
+        /// The final held-out loss with its standard error over examples.
+        public let heldOut: HeldOutLoss?
         public let provenance: TrainingProvenance
+        /// What training and held-out evaluation processed, and the FLOPs counter for this model.
+        public let work: TrainingWork
+        public let evaluationWork: TrainingWork
+        public var flops: TrainingFLOPs { TrainingFLOPs(config: config) }
         public var last: TrainingRecord? { records.last }
         public var stoppedEarly: Bool { records.count < plannedSteps }
     }
@@ -28,13 +34,29 @@ public enum TrainingRun {
         onStart(trainer)
         try trainer.run(report: report, shouldStop: shouldStop)
         let last = trainer.records.last
-        let heldOutLoss = try last?.heldOutLoss ?? trainer.heldOutLoss()
+        let heldOut = last?.heldOutLoss != nil ? trainer.lastHeldOut : try trainer.heldOutEvaluation()
+        let heldOutLoss = heldOut?.mean
         // With data and seed, `items` lets best-of-n rebuild the training problems and keep them out of its evaluation.
         let provenance = TrainingProvenance(data: data.name, steps: trainer.records.count, tokens: last?.tokens ?? 0, seed: settings.seed,
                                             items: data.trainingItems, batch: settings.rows, learningRate: settings.learningRate,
                                             lossScope: lossScope.rawValue, engine: engine, finalLoss: last?.loss, heldOutLoss: heldOutLoss)
         try Checkpoint.write(params: trainer.model.params, vocabulary: data.vocabulary, type: type, name: name,
                              training: provenance.metadata, to: path)
-        return Outcome(config: config, records: trainer.records, plannedSteps: trainer.steps, heldOutLoss: heldOutLoss, provenance: provenance)
+        return Outcome(config: config, records: trainer.records, plannedSteps: trainer.steps, heldOutLoss: heldOutLoss, heldOut: heldOut,
+                       provenance: provenance, work: trainer.work, evaluationWork: trainer.evaluationWork)
+    }
+
+    /// What a run with these settings would process, without training: the same batches, drawn
+    /// from `data`'s source (which this consumes), counted. For planning a sweep in real FLOPs,
+    /// and for counting the work of runs made before training recorded it.
+    public static func countWork(settings: TrainingSettings, data: TrainingData) -> TrainingWork {
+        var work = TrainingWork()
+        for _ in 0..<settings.steps(rowLength: data.source.length) { work = work + TrainingWork(batch: data.source.nextBatch()) }
+        return work
+    }
+
+    /// One final held-out evaluation: the held-out batches, every one (forward only).
+    public static func evaluationWork(data: TrainingData) -> TrainingWork {
+        data.heldOut.filter { $0.weightedTokens > 0 }.reduce(TrainingWork()) { $0 + TrainingWork(batch: $1) }
     }
 }

@@ -156,12 +156,39 @@ public enum Identifiability {
             var q = p; q.remove(at: index); return seen.insert(q).inserted
         }
 
+        // Moving an exponent alone moves its whole term by orders of magnitude (at α = 7, one
+        // unit of α is a factor 10⁴ at N = 10⁴), so a neighbour's solution is a good start only
+        // once its amplitude is moved with it: keep the term's value at a reference size (the
+        // smallest, middle and largest N or D) where it was. Same for an amplitude: move the exponent.
+        func referenceLogs(_ v: [Double]) -> [Double] {
+            let logs = v.map { log($0) }
+            let mean: Double = logs.reduce(0, +) / Double(logs.count)
+            return [logs.min()!, mean, logs.max()!]
+        }
+        let sizes = [referenceLogs(runs.map(\.parameters)), referenceLogs(runs.map(\.tokens))]
+        func shifted(_ solution: [Double], to value: Double) -> [[Double]] {
+            let old = solution[index]
+            guard old.isFinite, value.isFinite else { return [solution] }
+            var out = [solution.enumerated().map { $0.offset == index ? value : $0.element }]
+            switch parameter {
+            case .alpha, .beta:
+                let amplitude = parameter == .alpha ? 0 : 1
+                for logRef in sizes[amplitude] { var p = out[0]; p[amplitude] += (value - old) * logRef; out.append(p) }
+            case .A, .B:
+                let exponent = parameter == .A ? 3 : 4
+                for logRef in sizes[index] where logRef > 0 { var p = out[0]; p[exponent] += (value - old) / logRef; out.append(p) }
+            case .E: break
+            }
+            return out
+        }
+
         // Walk outwards from the estimate so each point starts from its neighbour's solution.
         let centre = values.firstIndex { $0 >= estimate } ?? values.count - 1
         var objective = [Double](repeating: .infinity, count: values.count)
         var solutions = [[Double]](repeating: fullVector, count: values.count)
         func evaluate(_ i: Int, warm: [Double]) {
-            let (x, v) = minimiseFixed(data, index: index, value: coordinate(parameter, values[i]), starts: [warm, fullVector] + gridStarts)
+            let value = coordinate(parameter, values[i])
+            let (x, v) = minimiseFixed(data, index: index, value: value, starts: shifted(warm, to: value) + shifted(fullVector, to: value) + gridStarts)
             objective[i] = v
             if !x.isEmpty { solutions[i] = x }
         }
@@ -184,7 +211,7 @@ public enum Identifiability {
             var warmA = solutions[inside], warmB = solutions[outside]
             for _ in 0..<refinements {
                 let mid = (a + b) / 2
-                let (x, v) = minimiseFixed(data, index: index, value: mid, starts: [warmA, warmB, fullVector])
+                let (x, v) = minimiseFixed(data, index: index, value: mid, starts: shifted(warmA, to: mid) + shifted(warmB, to: mid))
                 if statistic(v) <= threshold95 { a = mid; if !x.isEmpty { warmA = x } } else { b = mid; if !x.isEmpty { warmB = x } }
             }
             let c = (a + b) / 2
@@ -253,13 +280,14 @@ public enum Identifiability {
                       bootstrapInterval: identified ? boot.map { [$0.lower, $0.upper] } : nil, why: why, profile: profile)
     }
 
-    /// When the fitted N term falls by more than 10³ between the two smallest model sizes, it
-    /// describes the smallest model only (an indicator), not a power law across sizes.
+    /// When the fitted N term falls by more than 100× between the two smallest model sizes (so it
+    /// adds under 1% of its smallest-model value to every other model), it describes the smallest
+    /// model only (an indicator), not a power law across sizes.
     static func nTermIndicator(runs: [ScalingRun], law: ScalingLaw) -> String? {
         let sizes = Set(runs.map(\.parameters)).sorted()
         guard sizes.count >= 2, law.alpha.isFinite else { return nil }
         let ratio = pow(sizes[1] / sizes[0], law.alpha)
-        guard ratio > 1e3 else { return nil }
+        guard ratio > 100 else { return nil }
         return String(format: "the fitted N term A/N^α is %.2g times larger at the smallest model (N = %.3g) than at the next (N = %.3g): it acts as an indicator of the smallest model, not a power law",
                       ratio, sizes[0], sizes[1])
     }
