@@ -102,6 +102,24 @@ public struct HeldOutLoss: Equatable, Codable, Sendable {
         predictions = Int(w)
     }
 
+    /// `model`'s loss over `batches` (forward only): the batches' losses weighted by their
+    /// predictions, as training computes the loss, and the error from per-example sums of the
+    /// same passes' logits. Nil when no batch counts a prediction.
+    public static func evaluate(_ model: TinyLlama<Float>, on batches: [TokenBatch]) throws -> HeldOutLoss? {
+        var sum = 0.0, weight = 0.0
+        var examples: [(loss: Double, predictions: Int)] = []
+        for b in batches {
+            let w = Double(b.weightedTokens)
+            guard w > 0 else { continue }
+            sum += try model.loss(b) * w
+            weight += w
+            examples += perExample(b, logits: model.logits, vocab: model.config.vocabSize)
+        }
+        guard weight > 0, var result = HeldOutLoss(examples: examples) else { return nil }
+        result.mean = sum / weight
+        return result
+    }
+
     /// Per-example summed loss and counted predictions of a batch from its logits (rows·length, vocab):
     /// an example is a segment of a row; padding and unweighted positions add nothing.
     public static func perExample(_ batch: TokenBatch, logits: [Float], vocab: Int) -> [(loss: Double, predictions: Int)] {
@@ -164,18 +182,8 @@ public final class Trainer {
     /// is the batches' losses weighted by their predictions (as the loss is computed in
     /// training); the per-example sums for the error come from the same forward passes' logits.
     public func heldOutEvaluation() throws -> HeldOutLoss? {
-        var sum = 0.0, weight = 0.0
-        var examples: [(loss: Double, predictions: Int)] = []
-        for b in heldOut {
-            let w = Double(b.weightedTokens)
-            guard w > 0 else { continue }
-            sum += try model.loss(b) * w
-            weight += w
-            evaluationWork = evaluationWork + TrainingWork(batch: b)
-            examples += HeldOutLoss.perExample(b, logits: model.logits, vocab: model.config.vocabSize)
-        }
-        guard weight > 0, var result = HeldOutLoss(examples: examples) else { return nil }
-        result.mean = sum / weight
+        let result = try HeldOutLoss.evaluate(model, on: heldOut)
+        evaluationWork = evaluationWork + heldOut.filter { $0.weightedTokens > 0 }.reduce(TrainingWork()) { $0 + TrainingWork(batch: $1) }
         lastHeldOut = result
         return result
     }

@@ -55,6 +55,21 @@ public enum TrainingRun {
         return work
     }
 
+    /// A checkpoint's loss on `data`'s held-out set, with its standard error: for checkpoints
+    /// trained before the error was recorded. `data` must be built as the run built it (task,
+    /// seed, held-out set); its vocabulary must be the checkpoint's.
+    public static func evaluate(checkpoint gguf: GGUFFile, data: TrainingData, threads: Int = 1) throws -> HeldOutLoss? {
+        var config = try ModelConfig(gguf: gguf)
+        guard let tokens = try gguf.stringArray("tokenizer.ggml.tokens"), tokens == data.vocabulary.tokenTexts else {
+            throw TrainingError.invalidData("the checkpoint's vocabulary is not the one these data build (another task or seed?)")
+        }
+        // Evaluation rows may be longer than the context recorded for inference; training's limit is the row length.
+        config.contextLength = max(config.contextLength, data.source.length)
+        let model = try TinyLlama<Float>(config: config, threads: threads)
+        try Checkpoint.load(gguf, into: model.params)
+        return try HeldOutLoss.evaluate(model, on: data.heldOut)
+    }
+
     /// One final held-out evaluation: the held-out batches, every one (forward only).
     public static func evaluationWork(data: TrainingData) -> TrainingWork {
         data.heldOut.filter { $0.weightedTokens > 0 }.reduce(TrainingWork()) { $0 + TrainingWork(batch: $1) }

@@ -50,6 +50,8 @@ struct Train: ParsableCommand {
     var heldOutSet: HeldOutSet = .fixed
     @Flag(help: "Count what the run would process (tokens, loss tokens, FLOPs) and print it as JSON, without training or writing anything.")
     var countOnly = false
+    @Option(help: "Instead of training: the held-out loss (with its standard error) of this checkpoint on the held-out set these options build (give the run's own task, seed and --held-out-set), as JSON.")
+    var evaluate: String?
     @Option(help: "Held-out loss every N steps (0: only at the end).") var evalEvery: Int = 100
     @Option(name: [.short, .customLong("threads")], help: "CPU threads (default: the CPUs this process may use: SLURM_CPUS_PER_TASK or the affinity mask).") var threads: Int?
 
@@ -60,7 +62,7 @@ struct Train: ParsableCommand {
     @Flag(help: "Print the final summary as one JSON object.") var json = false
 
     func validate() throws {
-        if outPath == nil && !countOnly { throw ValidationError("missing --out (the checkpoint path)") }
+        if outPath == nil && !countOnly && evaluate == nil { throw ValidationError("missing --out (the checkpoint path)") }
         if let t = threads, t < 1 { throw ValidationError("--threads must be at least 1, got \(t)") }
         if logEvery < 1 { throw ValidationError("--log-every must be at least 1, got \(logEvery)") }
         if let c = context, c < 2 { throw ValidationError("--context must be at least 2, got \(c)") }
@@ -78,6 +80,7 @@ struct Train: ParsableCommand {
         try settings.validate()   // before the data is built
         // Fail before training, not after, when the checkpoint or log cannot be written.
         if countOnly { return try printCount(settings: settings) }
+        if let evaluate { return try printEvaluation(checkpoint: evaluate, threads: settings.threads) }
         guard let out = outPath else { throw ValidationError("give the checkpoint path with --out") }
         let outDirectory = URL(fileURLWithPath: out).deletingLastPathComponent().path
         guard FileManager.default.isWritableFile(atPath: outDirectory) else {
@@ -163,6 +166,19 @@ struct Train: ParsableCommand {
         counts.merge(Self.units(flops: TrainingFLOPs(config: config), work: work, evaluation: TrainingRun.evaluationWork(data: data), data: data,
                                 heldOutSet: task == "arithmetic" || task == "countdown" ? heldOutSet : nil)) { $1 }
         print(try jsonLine(counts))
+    }
+
+    /// --evaluate: a checkpoint's held-out loss and its standard error.
+    func printEvaluation(checkpoint: String, threads: Int) throws {
+        let data = try loadData()
+        let gguf = try GGUFFile(path: checkpoint)
+        guard let h = try TrainingRun.evaluate(checkpoint: gguf, data: data, threads: threads) else {
+            throw InvalidInput(description: "the held-out set counts no predictions")
+        }
+        let out: [String: Any] = ["checkpoint": checkpoint, "data": data.name, "held_out_loss": h.mean,
+                                  "held_out_loss_se": h.standardError.isFinite ? h.standardError : NSNull(), "held_out_examples": h.examples,
+                                  "held_out_predictions": h.predictions, "held_out_set": heldOutSet.rawValue, "seed": seed]
+        print(try jsonLine(out))
     }
 
     func loadData() throws -> TrainingData {

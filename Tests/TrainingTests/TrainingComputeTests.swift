@@ -1,5 +1,7 @@
 import Experiments
+import GGUF
 import LlamaCore
+import TestSupport
 import Training
 import XCTest
 
@@ -95,6 +97,31 @@ final class TrainingComputeTests: XCTestCase {
         XCTAssertEqual(data.heldOutItems, 30)
         XCTAssertEqual(data.trainingItems, 150, "the checkpoint records what was drawn, so best-of-n rebuilds a superset")
         XCTAssertEqual(data.droppedTrainingItems, 150 - a.train.count)
+    }
+
+    /// A written checkpoint, evaluated on its run's data rebuilt from the same options, gives the
+    /// run's own final held-out loss and error (what `train --evaluate` does for older runs).
+    func testCheckpointEvaluationReproducesTheRunsHeldOutLoss() throws {
+        var settings = TrainingSettings()
+        settings.rows = 4; settings.tokens = 4 * 32 * 5; settings.threads = 1; settings.evalEvery = 0
+        func data() throws -> TrainingData {
+            try TrainingData.task(ArithmeticTask(digits: 2), problems: 100, tokens: settings.tokens, heldOutProblems: 25, seed: 7,
+                                  rows: 4, length: 32, scope: .completion)
+        }
+        let d = try data()
+        let config = ModelConfig.training(dim: 16, layers: 1, heads: 2, vocabSize: d.vocabulary.count, contextLength: 32)
+        let path = try Fixtures.temporaryDirectory().appendingPathComponent("m.gguf").path
+        let outcome = try TrainingRun.run(config: config, settings: settings, data: d, lossScope: .completion, checkpoint: path,
+                                          type: .f32, name: "t", engine: "test")
+        let trained = try XCTUnwrap(outcome.heldOut)
+        XCTAssertEqual(trained.examples, 25)
+        let evaluated = try XCTUnwrap(TrainingRun.evaluate(checkpoint: GGUFFile(path: path), data: try data()))
+        XCTAssertEqual(evaluated.mean, trained.mean, accuracy: 1e-12)
+        XCTAssertEqual(evaluated.standardError, trained.standardError, accuracy: 1e-12)
+        // Other data (another task's characters) is refused, not silently evaluated.
+        let other = try TrainingData.task(CountdownTask(), problems: 10, tokens: 1000, heldOutProblems: 5, seed: 1, rows: 2, length: 256,
+                                          scope: .completion)
+        XCTAssertThrowsError(try TrainingRun.evaluate(checkpoint: GGUFFile(path: path), data: other))
     }
 
     /// Ratio-estimator standard error, by hand: (loss, predictions) = (2, 2), (4, 2), (6, 2):
