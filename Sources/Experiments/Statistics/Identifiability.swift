@@ -175,8 +175,8 @@ public enum Identifiability {
                 let amplitude = parameter == .alpha ? 0 : 1
                 for logRef in sizes[amplitude] { var p = out[0]; p[amplitude] += (value - old) * logRef; out.append(p) }
             case .A, .B:
-                let exponent = parameter == .A ? 3 : 4
-                for logRef in sizes[index] where logRef > 0 { var p = out[0]; p[exponent] += (value - old) / logRef; out.append(p) }
+                let (exponent, axis) = parameter == .A ? (3, 0) : (4, 1)
+                for logRef in sizes[axis] where logRef > 0 { var p = out[0]; p[exponent] += (value - old) / logRef; out.append(p) }
             case .E: break
             }
             return out
