@@ -129,6 +129,7 @@ public final class PackedExamples: BatchSource {
     /// Padding is its own segment of </s> tokens with no loss, so it never touches real tokens.
     func pad(_ batch: inout TokenBatch, row: Int, from start: Int) {
         let base = row * length
+        batch.paddingTokens += length - start
         for i in start..<length {
             batch.tokens[base + i] = Int32(CharVocabulary.eos)
             batch.targets[base + i] = Int32(CharVocabulary.eos)
@@ -162,6 +163,7 @@ public final class TextWindows: BatchSource {
     public func window(starts: [Int]) -> TokenBatch {
         var batch = TokenBatch(rows: rows, length: length)
         for i in starts.count * length..<rows * length { batch.tokens[i] = Int32(CharVocabulary.eos); batch.targets[i] = Int32(CharVocabulary.eos) }
+        batch.paddingTokens = max(0, rows - starts.count) * length
         for (r, s) in starts.prefix(rows).enumerated() {
             let row = [Int32(CharVocabulary.bos)] + stream[s..<min(stream.count, s + length)]
             for i in 0..<length {

@@ -11,6 +11,8 @@ public struct TokenBatch: Equatable {
     public var lossWeights: [Float]
     /// Index within the row where this token's segment starts.
     public var segmentStart: [Int32]
+    /// Positions that hold no example (padding): processed like any token, but no data.
+    public var paddingTokens = 0
 
     public init(rows: Int, length: Int) {
         self.rows = rows

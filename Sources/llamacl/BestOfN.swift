@@ -12,7 +12,7 @@ struct BestOfNCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "best-of-n",
         abstract: "Repeated sampling: how accuracy grows with the number of samples per problem.",
-        subcommands: [BestOfNRun.self, BestOfNMerge.self],
+        subcommands: [BestOfNRun.self, BestOfNMerge.self, BestOfNSummary.self],
         defaultSubcommand: BestOfNRun.self)
 }
 
@@ -120,6 +120,28 @@ struct BestOfNMerge: ParsableCommand {
     }
 }
 
+struct BestOfNSummary: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "summary",
+        abstract: "Recompute a finished run's summary from its samples (pass@k, selection rules, the coverage fit).",
+        discussion: """
+        Reads DIR/run.json and DIR/samples.jsonl and writes the summary with this build's statistics, \
+        including the coverage fit: Brown et al.'s exp(a·k^b) beside the i.i.d. prediction 1 − (1 − p)^k, \
+        both bootstrapped over problems. Writes DIR/summary.json unless --out names another file.
+        """)
+
+    @Argument(help: "A best-of-n run directory.") var directory: String
+    @Option(help: "Where to write the summary (default: DIR/summary.json).") var out: String?
+
+    func run() throws {
+        let dir = URL(fileURLWithPath: directory)
+        let summary = try ResultStore.recomputeSummary(in: dir)
+        let target = out.map { URL(fileURLWithPath: $0) } ?? dir.appendingPathComponent(ResultStore.summaryFile)
+        try ResultStore.writeAtomically(try summary.jsonData(), to: target)
+        printSummary(summary, out: target.path)
+    }
+}
+
 /// The terminal table: pass@k and each rule's accuracy at each k.
 func printSummary(_ s: Summary, out: String) {
     let ks = s.parameters.ks
@@ -133,6 +155,16 @@ func printSummary(_ s: Summary, out: String) {
     for rule in s.options.rules where rule != .oracle {
         let row = s.accuracy[rule.rawValue] ?? [:]
         print(rule.rawValue.padding(toLength: 16, withPad: " ", startingAt: 0) + ks.map { cell(row[String($0)]) }.joined())
+    }
+    if let fit = s.coverageFit {
+        func range(_ r: [Double]?) -> String { r.map { String(format: " [%.3g, %.3g]", $0[0], $0[1]) } ?? "" }
+        print(String(format: "coverage fit exp(a·k^b): a = %.4g%@, b = %.4g%@, max |fit − pass@k| %.4f", fit.a, range(fit.aInterval), fit.b,
+                     range(fit.bInterval), fit.brownMaxDeviation))
+        print(String(format: "i.i.d. 1 − (1 − p)^k with p = %.4f: max |iid − pass@k| %.4f", fit.p, fit.iidMaxDeviation))
+        for point in fit.points where point.k > 1 {
+            let gap = point.iidGap.map { String(format: "%+.4f [%+.4f, %+.4f]", $0.mean, $0.lower, $0.upper) } ?? "-"
+            print(String(format: "  k = %d: pass@k %.4f, Brown %.4f, i.i.d. %.4f, i.i.d. − pass@k %@", point.k, point.observed, point.brown, point.iid, gap))
+        }
     }
     let cost = s.compute
     print(String(format: "compute: %d prompt + %d generated tokens, %.3g FLOPs, %.1f s, %.1f tokens/s",

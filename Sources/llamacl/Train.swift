@@ -10,9 +10,13 @@ struct Train: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Train a small LLaMA-architecture model on the CPU and write it as a GGUF checkpoint.",
         discussion: """
-        Data: --task arithmetic or countdown (the best-of-N generators and verifiers; held-out problems \
-        come from another seed and never repeat a training prompt), or a UTF-8 text file (the last 10% \
-        is held out). The vocabulary is character-level, stored as a `llama` tokenizer, so llamacl and \
+        Data: --task arithmetic or countdown (the best-of-N generators and verifiers; the held-out problems \
+        are one fixed set per task, the same for every run, and training skips them — see --held-out-set), \
+        or a UTF-8 text file (the last 10% is held out). The summary counts the work: tokens_total (padding \
+        included), tokens_loss (predictions with loss), flops_actual (forward + backward of every matrix \
+        product, output head and attention included) beside flops_6nd (6 · non-embedding N · tokens_total), \
+        and the held-out loss's standard error over examples. --count-only prints those counts without training. \
+        The vocabulary is character-level, stored as a `llama` tokenizer, so llamacl and \
         llama.cpp load the checkpoint as any other model. Ctrl-C stops early and still writes the checkpoint.
         """)
 
@@ -42,16 +46,23 @@ struct Train: ParsableCommand {
     @Option(help: "Which predictions count: completion (the answer and </s>) or all.") var loss: LossScope = .completion
     @Option(help: "Distinct training problems (default: enough that no problem repeats).") var problems: Int?
     @Option(help: "Held-out problems (tasks).") var heldOut: Int = 500
+    @Option(help: "fixed: one held-out set per task (a fixed seed), excluded from training; per-seed: the set of runs made before (from the run's seed, minus training problems), to reproduce them.")
+    var heldOutSet: HeldOutSet = .fixed
+    @Flag(help: "Count what the run would process (tokens, loss tokens, FLOPs) and print it as JSON, without training or writing anything.")
+    var countOnly = false
+    @Option(help: "Instead of training: the held-out loss (with its standard error) of this checkpoint on the held-out set these options build (give the run's own task, seed and --held-out-set), as JSON.")
+    var evaluate: String?
     @Option(help: "Held-out loss every N steps (0: only at the end).") var evalEvery: Int = 100
     @Option(name: [.short, .customLong("threads")], help: "CPU threads (default: the CPUs this process may use: SLURM_CPUS_PER_TASK or the affinity mask).") var threads: Int?
 
-    @Option(name: [.short, .customLong("out")], help: "Output GGUF path.") var out: String
+    @Option(name: [.short, .customLong("out")], help: "Output GGUF path (required unless --count-only).") var outPath: String?
     @Option(help: "Tensor type of the checkpoint: F32, F16 or BF16.") var type: String = "F32"
     @Option(help: "JSON-lines log: one record per --log-every steps and every held-out evaluation.") var log: String?
     @Option(help: "Log a record every N steps.") var logEvery: Int = 10
     @Flag(help: "Print the final summary as one JSON object.") var json = false
 
     func validate() throws {
+        if outPath == nil && !countOnly && evaluate == nil { throw ValidationError("missing --out (the checkpoint path)") }
         if let t = threads, t < 1 { throw ValidationError("--threads must be at least 1, got \(t)") }
         if logEvery < 1 { throw ValidationError("--log-every must be at least 1, got \(logEvery)") }
         if let c = context, c < 2 { throw ValidationError("--context must be at least 2, got \(c)") }
@@ -68,6 +79,9 @@ struct Train: ParsableCommand {
         settings.threads = threads ?? AvailableCPUs.count
         try settings.validate()   // before the data is built
         // Fail before training, not after, when the checkpoint or log cannot be written.
+        if countOnly { return try printCount(settings: settings) }
+        if let evaluate { return try printEvaluation(checkpoint: evaluate, threads: settings.threads) }
+        guard let out = outPath else { throw ValidationError("give the checkpoint path with --out") }
         let outDirectory = URL(fileURLWithPath: out).deletingLastPathComponent().path
         guard FileManager.default.isWritableFile(atPath: outDirectory) else {
             throw InvalidInput(description: "cannot write \(out): \(outDirectory) is not a writable directory")
@@ -103,12 +117,19 @@ struct Train: ParsableCommand {
         let last = outcome.last, heldOutLoss = outcome.heldOutLoss
 
         let seconds = last?.seconds ?? 0
-        let summary: [String: Any] = [
+        var summary: [String: Any] = [
             "out": out, "steps": outcome.records.count, "planned_steps": outcome.plannedSteps, "tokens": last?.tokens ?? 0,
             "loss": last?.loss ?? NSNull(), "held_out_loss": heldOutLoss ?? NSNull(), "seconds": seconds,
             "tokens_per_second": last?.tokensPerSecond ?? 0, "parameters": config.parameterCount, "vocab": config.vocabSize,
             "data": data.name, "stopped_early": outcome.stoppedEarly, "provenance": try outcome.runProvenance.jsonObject(),
         ]
+        summary.merge(Self.units(flops: outcome.flops, work: outcome.work, evaluation: outcome.evaluationWork, data: data,
+                                 heldOutSet: task == "arithmetic" || task == "countdown" ? heldOutSet : nil)) { $1 }
+        if let h = outcome.heldOut {
+            summary["held_out_loss_se"] = h.standardError.isFinite ? h.standardError : NSNull()
+            summary["held_out_examples"] = h.examples
+            summary["held_out_predictions"] = h.predictions
+        }
         if json {
             print(try jsonLine(summary))
         } else {
@@ -118,14 +139,56 @@ struct Train: ParsableCommand {
         }
     }
 
+    /// The summary's accounting: tokens by kind, FLOPs counted and by 6ND, held-out set.
+    static func units(flops: TrainingFLOPs, work: TrainingWork, evaluation: TrainingWork, data: TrainingData, heldOutSet: HeldOutSet?) -> [String: Any] {
+        var u: [String: Any] = [
+            "tokens_total": work.tokens, "tokens_loss": work.lossTokens, "tokens_padding": work.paddingTokens,
+            "flops_actual": flops.training(work), "flops_6nd": flops.sixND(work), "flops_eval": flops.forward(evaluation),
+            "non_embedding_parameters": flops.nonEmbeddingParameters, "matmul_weights": flops.matmulWeights,
+            "attention_pairs": work.attentionPairs, "held_out_items": data.heldOutItems, "training_items": data.trainingItems,
+        ]
+        if let heldOutSet {
+            u["held_out_set"] = heldOutSet.rawValue
+            u["training_items_dropped_as_held_out"] = data.droppedTrainingItems
+        }
+        return u
+    }
+
+    /// --count-only: the same data and batches as a real run, counted instead of trained on.
+    func printCount(settings: TrainingSettings) throws {
+        let data = try loadData()
+        let config = ModelConfig.training(dim: dim, layers: layers, heads: heads, kvHeads: kvHeads, ffnDim: ffn,
+                                          vocabSize: data.vocabulary.count, contextLength: data.source.length, ropeBase: ropeBase, tiedOutput: !untied)
+        try config.validateForTraining()
+        let work = TrainingRun.countWork(settings: settings, data: data)
+        var counts: [String: Any] = ["steps": settings.steps(rowLength: data.source.length), "parameters": config.parameterCount,
+                                     "vocab": config.vocabSize, "data": data.name, "count_only": true]
+        counts.merge(Self.units(flops: TrainingFLOPs(config: config), work: work, evaluation: TrainingRun.evaluationWork(data: data), data: data,
+                                heldOutSet: task == "arithmetic" || task == "countdown" ? heldOutSet : nil)) { $1 }
+        print(try jsonLine(counts))
+    }
+
+    /// --evaluate: a checkpoint's held-out loss and its standard error.
+    func printEvaluation(checkpoint: String, threads: Int) throws {
+        let data = try loadData()
+        let gguf = try GGUFFile(path: checkpoint)
+        guard let h = try TrainingRun.evaluate(checkpoint: gguf, data: data, threads: threads) else {
+            throw InvalidInput(description: "the held-out set counts no predictions")
+        }
+        let out: [String: Any] = ["checkpoint": checkpoint, "data": data.name, "held_out_loss": h.mean,
+                                  "held_out_loss_se": h.standardError.isFinite ? h.standardError : NSNull(), "held_out_examples": h.examples,
+                                  "held_out_predictions": h.predictions, "held_out_set": heldOutSet.rawValue, "seed": seed]
+        print(try jsonLine(out))
+    }
+
     func loadData() throws -> TrainingData {
         switch task {
         case "arithmetic":
             return try TrainingData.task(ArithmeticTask(digits: digits, operations: operations), problems: problems, tokens: tokens,
-                                         heldOutProblems: heldOut, seed: seed, rows: batch, length: context ?? 64, scope: loss)
+                                         heldOutProblems: heldOut, seed: seed, rows: batch, length: context ?? 64, scope: loss, heldOutSet: heldOutSet)
         case "countdown":
             return try TrainingData.task(CountdownTask(numbers: numbers), problems: problems, tokens: tokens,
-                                         heldOutProblems: heldOut, seed: seed, rows: batch, length: context ?? 256, scope: loss)
+                                         heldOutProblems: heldOut, seed: seed, rows: batch, length: context ?? 256, scope: loss, heldOutSet: heldOutSet)
         default:
             guard FileManager.default.fileExists(atPath: task) else {
                 throw ValidationError("--task must be arithmetic, countdown or an existing text file; '\(task)' is none of these")
@@ -143,13 +206,15 @@ struct Train: ParsableCommand {
 
     func logObject(_ r: TrainingRecord) -> [String: Any] {
         var o: [String: Any] = ["step": r.step, "tokens": r.tokens, "lr": r.learningRate, "loss": r.loss, "grad_norm": r.gradNorm,
-                                "seconds": r.seconds, "tokens_per_second": r.tokensPerSecond]
+                                "seconds": r.seconds, "tokens_per_second": r.tokensPerSecond, "loss_tokens": r.lossTokens, "flops": r.flops]
         if let h = r.heldOutLoss { o["held_out_loss"] = h }
+        if let se = r.heldOutStandardError, se.isFinite { o["held_out_loss_se"] = se }
         return o
     }
 }
 
 extension LossScope: ExpressibleByArgument {}
+extension HeldOutSet: ExpressibleByArgument {}
 
 /// The live loss line on stderr (only on a terminal): progress, loss, held-out loss, rate.
 final class LiveLine {

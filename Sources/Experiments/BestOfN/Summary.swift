@@ -53,10 +53,15 @@ public struct Summary: Codable, Equatable, Sendable {
     /// What an incomplete run lacks, for a merge forced with `allowPartial`; absent (nil) for a
     /// complete run.
     public var partial: [String]? = nil
+    /// The pass@k curve fitted with Brown et al.'s exp(a·k^b) beside the i.i.d. prediction
+    /// 1 − (1 − pass@1)^k, over the problems with samples for every k; nil when it cannot be
+    /// fitted (and in summaries written before it existed).
+    public var coverageFit: CoverageFit? = nil
 
     enum CodingKeys: String, CodingKey {
         case problems, samples, passAtK = "pass_at_k", coverage, accuracy, compute, options, parameters, provenance
         case batchInvariance = "batch_invariance", partial
+        case coverageFit = "coverage_fit"
     }
 
     /// `score` is used by the `verifier` rule (when `options.rules` includes it).
@@ -94,6 +99,19 @@ public struct Summary: Codable, Equatable, Sendable {
             }
         }
 
+        // The coverage fit uses one set of problems for every k (paired across k).
+        var coverageFit: CoverageFit?
+        if let largest = parameters.ks.max() {
+            let complete = groups.filter { $0.count >= largest }
+            if !complete.isEmpty {
+                let perProblem = try parameters.ks.map { k in
+                    try complete.map { g in try Experiments.passAtK(n: g.count, c: g.filter(\.correct).count, k: k) }
+                }
+                coverageFit = CoverageFit.fit(ks: parameters.ks, perProblem: perProblem, resamples: options.bootstrapResamples,
+                                              confidence: options.confidence, seed: bootstrapSeed)
+            }
+        }
+
         var compute = ComputeCost()
         for g in groups {
             // Every sample of a problem records the same prompt length; take the largest in
@@ -106,7 +124,8 @@ public struct Summary: Codable, Equatable, Sendable {
         var results = parameters
         results.provenance = nil   // the summary's own block says who wrote it
         return Summary(problems: groups.count, samples: samples.count, passAtK: passAtK, coverage: coverage,
-                       accuracy: accuracy, compute: compute, options: options, parameters: results, provenance: parameters.provenance)
+                       accuracy: accuracy, compute: compute, options: options, parameters: results, provenance: parameters.provenance,
+                       coverageFit: coverageFit)
     }
 
     /// Stable JSON: sorted keys, so equal summaries are equal bytes.
@@ -137,5 +156,6 @@ extension Summary {
         }
         batchInvariance = try c.decodeIfPresent(BatchInvarianceCheck.self, forKey: .batchInvariance)
         partial = try c.decodeIfPresent([String].self, forKey: .partial)
+        coverageFit = try c.decodeIfPresent(CoverageFit.self, forKey: .coverageFit)
     }
 }

@@ -1,8 +1,9 @@
 import Foundation
 
 /// The scaling-law report of a sweep (`llamacl scaling-fit`): Chinchilla's approach 3 fit of
-/// L(N, D) = E + A/N^α + B/D^β with bootstrap intervals, approach 2 (IsoFLOP parabola minima and
-/// the power law through them), fit.json and three plots.
+/// L(N, D) = E + A/N^α + B/D^β, which of its parameters the runs identify (profile likelihood and
+/// bootstrap replicates refitted from the start grid; intervals only for those), approach 2
+/// (IsoFLOP parabola minima and the power law through them), fit.json and three plots.
 public struct ScalingReport {
     public struct Options: Sendable {
         public var resamples: Int
@@ -13,9 +14,15 @@ public struct ScalingReport {
         public var extraBudgets: [Double]
         /// Starting points of the full-data fit (Chinchilla's grid of 4 500).
         public var starts: [ScalingLaw]
+        /// Starting points of every bootstrap refit and profile point (the coarse grid of 32).
+        public var refitStarts: [ScalingLaw]
+        /// Scan points per parameter profile.
+        public var profilePoints: Int
         public init(resamples: Int = 500, seed: UInt64 = 0, delta: Double = ScalingFit.chinchillaDelta, extraBudgets: [Double] = [],
-                    starts: [ScalingLaw] = ScalingFit.chinchillaGrid()) {
+                    starts: [ScalingLaw] = ScalingFit.chinchillaGrid(), refitStarts: [ScalingLaw] = ScalingFit.coarseGrid(),
+                    profilePoints: Int = 41) {
             self.resamples = resamples; self.seed = seed; self.delta = delta; self.extraBudgets = extraBudgets; self.starts = starts
+            self.refitStarts = refitStarts; self.profilePoints = profilePoints
         }
     }
 
@@ -35,6 +42,20 @@ public struct ScalingReport {
     /// fit.json's provenance block: the bootstrap seed, the fit's settings and (from `load`) the
     /// runs file it read.
     public var provenance: Provenance
+    /// Per parameter (α, β, E, A, B): identified or not, and why.
+    public let identifiability: [Identifiability.Report]
+    /// The full data refitted from the refit grid alone: if its objective is above the full fit's,
+    /// the bootstrap refits can miss the optimum too.
+    public let refitGridObjective: Double
+
+    public func report(_ p: Identifiability.Parameter) -> Identifiability.Report { identifiability.first { $0.parameter == p }! }
+
+    /// The compute-optimal allocation depends on α, β, A and B: it has intervals only when all four are identified.
+    public var allocationIdentified: Bool { [.alpha, .beta, .A, .B].allSatisfy { report($0).identified } }
+    var allocationWhy: String {
+        let open = [Identifiability.Parameter.alpha, .beta, .A, .B].filter { !report($0).identified }.map(\.rawValue)
+        return open.isEmpty ? "α, β, A and B are identified" : "depends on \(open.joined(separator: ", ")), not identified: no interval"
+    }
 
     /// Fits the runs. Five parameters need at least five runs.
     public init(runs: [ScalingRun], options: Options = Options()) throws {
@@ -48,8 +69,12 @@ public struct ScalingReport {
         var budgets = sweepBudgets + options.extraBudgets
         if budgets.isEmpty { budgets = [runs.map(\.flops).max()!] }
         reportBudgets = budgets
-        laws = ScalingFit.bootstrapLaws(runs, full: full, resamples: options.resamples, seed: options.seed, delta: options.delta)
+        laws = ScalingFit.bootstrapLaws(runs, full: full, resamples: options.resamples, seed: options.seed, delta: options.delta,
+                                        starts: options.refitStarts)
         boot = ScalingFit.summarise(laws, full: full, budgets: budgets, seed: options.seed)
+        refitGridObjective = ScalingFit.fit(runs, delta: options.delta, starts: options.refitStarts).objective
+        identifiability = Identifiability.assess(runs: runs, full: full, laws: laws, delta: options.delta, points: options.profilePoints,
+                                                 starts: options.refitStarts)
         minima = sweepBudgets.compactMap { c in ScalingFit.isoFLOPMinimum(runs.filter { $0.budget == c }, budget: c) }
         approach2 = ScalingFit.powerLaw(minima.filter(\.interior).map { ($0.budget, $0.parameters) })
         let law = full.law
@@ -59,18 +84,20 @@ public struct ScalingReport {
         provenance = .current(seeds: ["bootstrap": options.seed], threads: 1, hyperParameters: [
             "resamples": .integer(options.resamples), "huber_delta": .number(options.delta),
             "extra_budgets": .list(options.extraBudgets.map { .number($0) }), "starts": .integer(options.starts.count),
+            "refit_starts": .integer(options.refitStarts.count), "profile_points": .integer(options.profilePoints),
             "runs": .integer(runs.count),
         ])
     }
 
-    /// Fits the runs in the CSV file at `path` (see `ScalingRun.readCSV`), recording the file's
-    /// SHA-256 in the provenance block.
-    public static func load(runsFile path: String, options: Options = Options()) throws -> ScalingReport {
+    /// Fits the runs in the CSV file at `path` (see `ScalingRun.readCSV`; D from `tokensColumn`,
+    /// "tokens" by default), recording the file's SHA-256 in the provenance block.
+    public static func load(runsFile path: String, tokensColumn: String? = nil, options: Options = Options()) throws -> ScalingReport {
         let text: String
         do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
             throw ExperimentError.fileUnreadable(path: path, reason: error.localizedDescription)
         }
-        var report = try ScalingReport(runs: try ScalingRun.readCSV(text), options: options)
+        var report = try ScalingReport(runs: try ScalingRun.readCSV(text, tokensColumn: tokensColumn), options: options)
+        report.provenance.hyperParameters["tokens_column"] = .string(tokensColumn ?? "tokens")
         report.provenance.inputs.append(try InputFile(role: "runs", path: path))
         return report
     }
@@ -91,12 +118,26 @@ public struct ScalingReport {
     /// The report as lines of text for a terminal.
     public var lines: [String] {
         func g(_ i: ScalingFit.Interval) -> String { String(format: "%.3g [%.3g, %.3g]", i.estimate, i.lower, i.upper) }
-        var out = ["runs \(runs.count), rms log residual \(String(format: "%.4f", rmsLogResidual))",
-                   "E = \(g(boot.E)), A = \(g(boot.A)), B = \(g(boot.B))",
-                   "alpha = \(g(boot.alpha)), beta = \(g(boot.beta)), a = beta/(alpha+beta) = \(g(boot.parameterExponent))"]
-        for c in reportBudgets {
-            let key = ScalingFit.budgetKey(c)
-            out.append("C = \(key): N_opt \(g(boot.optimalParameters[key]!)), D_opt \(g(boot.optimalTokens[key]!)), D/N \(g(boot.tokensPerParameter[key]!))")
+        func p(_ r: Identifiability.Report) -> String {
+            guard r.identified, let i = r.interval else { return String(format: "%@ = %.3g (not identified: %@)", r.parameter.rawValue, r.estimate, r.why) }
+            let b = r.bootstrapInterval.map { String(format: ", bootstrap [%.3g, %.3g]", $0[0], $0[1]) } ?? ""
+            return String(format: "%@ = %.3g, profile 95%% [%.3g, %.3g]%@", r.parameter.rawValue, r.estimate, i[0], i[1], b)
+        }
+        var out = ["runs \(runs.count), rms log residual \(String(format: "%.4f", rmsLogResidual)), objective \(String(format: "%.4g", full.objective)) (refit grid alone: \(String(format: "%.4g", refitGridObjective)))"]
+        out += identifiability.map(p)
+        let law = full.law
+        if allocationIdentified {
+            out.append("a = beta/(alpha+beta) = \(g(boot.parameterExponent))")
+            for c in reportBudgets {
+                let key = ScalingFit.budgetKey(c)
+                out.append("C = \(key): N_opt \(g(boot.optimalParameters[key]!)), D_opt \(g(boot.optimalTokens[key]!)), D/N \(g(boot.tokensPerParameter[key]!))")
+            }
+        } else {
+            out.append(String(format: "a = beta/(alpha+beta) = %.3g; compute-optimal allocation: %@", law.parameterExponent, allocationWhy))
+            for c in reportBudgets {
+                let o = law.optimal(compute: c)
+                out.append(String(format: "C = %@: N_opt %.3g, D_opt %.3g, D/N %.3g (point estimates only)", ScalingFit.budgetKey(c), o.parameters, o.tokens, o.tokens / o.parameters))
+            }
         }
         for m in minima {
             out.append(String(format: "IsoFLOP C = %.3g: parabola minimum N = %.3g (%@), best run N = %.3g loss %.4f", m.budget, m.parameters,
@@ -113,18 +154,29 @@ public struct ScalingReport {
         func interval(_ i: ScalingFit.Interval) -> [String: Double] {
             ["estimate": i.estimate, "lower": i.lower, "upper": i.upper, "median": i.median]
         }
+        // Bootstrap intervals only for what is identified; null otherwise (see "parameters").
+        func parameterInterval(_ p: Identifiability.Parameter, _ i: ScalingFit.Interval) -> Any {
+            report(p).identified ? interval(i) : NSNull()
+        }
+        func allocationInterval(_ i: ScalingFit.Interval?) -> Any {
+            guard let i else { return NSNull() }
+            return allocationIdentified ? interval(i) : ["estimate": i.estimate, "lower": NSNull(), "upper": NSNull(), "why": allocationWhy] as [String: Any]
+        }
         var result: [String: Any] = [
-            "method": "Chinchilla approach 3: Huber(δ=\(options.delta)) on log loss, L-BFGS from \(full.initialisations) initialisations, best kept; \(options.resamples) bootstrap resamples of the runs (seed \(options.seed)), each refitted from the full-data optimum and a 32-start grid; 95% percentile intervals",
+            "method": "Chinchilla approach 3: Huber(δ=\(options.delta)) on log loss, L-BFGS from \(full.initialisations) initialisations, best kept; \(options.resamples) bootstrap resamples of the runs (seed \(options.seed)), each refitted from a \(options.refitStarts.count)-start grid alone (not from the full-data optimum); 95% percentile intervals, reported only for identified parameters",
+            "identifiability_method": "profile likelihood (Raue et al. 2009): each parameter fixed on \(options.profilePoints) values across a scan range (α, β log-spaced over [0.01, max(10, 4·estimate)]; E over [0, max loss]; log A, log B over estimate ± 25), the others refitted; statistic n·log(H/Ĥ) (Gaussian working likelihood, scale profiled out; conservative for Huber), 95% interval where it is ≤ 3.84. Identified: the interval closes inside the scan range on both sides (E may end at its constraint 0) and the bootstrap replicates' 95% range stays inside it",
             "runs": runs.count,
             "fit": ["E": law.E, "A": law.A, "B": law.B, "alpha": law.alpha, "beta": law.beta,
-                    "a": law.a, "b": law.b, "e": law.e, "objective": full.objective, "rms_log_residual": rmsLogResidual],
-            "intervals": ["alpha": interval(boot.alpha), "beta": interval(boot.beta), "E": interval(boot.E),
-                          "A": interval(boot.A), "B": interval(boot.B),
-                          "parameter_exponent_a": interval(boot.parameterExponent)],
+                    "a": law.a, "b": law.b, "e": law.e, "objective": full.objective, "rms_log_residual": rmsLogResidual,
+                    "refit_grid_objective": refitGridObjective],
+            "parameters": Dictionary(uniqueKeysWithValues: identifiability.map { r in (r.parameter.rawValue, Self.json(r)) }),
+            "intervals": ["alpha": parameterInterval(.alpha, boot.alpha), "beta": parameterInterval(.beta, boot.beta), "E": parameterInterval(.E, boot.E),
+                          "A": parameterInterval(.A, boot.A), "B": parameterInterval(.B, boot.B),
+                          "parameter_exponent_a": allocationInterval(boot.parameterExponent)],
             "compute_optimal": reportBudgets.map { c -> [String: Any] in
                 let key = ScalingFit.budgetKey(c)
-                return ["budget": c, "parameters": interval(boot.optimalParameters[key]!), "tokens": interval(boot.optimalTokens[key]!),
-                        "tokens_per_parameter": interval(boot.tokensPerParameter[key]!)]
+                return ["budget": c, "parameters": allocationInterval(boot.optimalParameters[key]), "tokens": allocationInterval(boot.optimalTokens[key]),
+                        "tokens_per_parameter": allocationInterval(boot.tokensPerParameter[key])]
             },
             "isoflop_minima": minima.map { m -> [String: Any] in
                 ["budget": m.budget, "parameters": m.parameters, "tokens": m.tokens, "loss": m.loss, "interior": m.interior,
@@ -137,11 +189,21 @@ public struct ScalingReport {
         return result
     }
 
+    /// One parameter's entry of fit.json: {estimate, identified, interval or null, why, ...}.
+    static func json(_ r: Identifiability.Report) -> [String: Any] {
+        let p = r.profile
+        let profile: [String: Any] = ["scan_lower": p.scanLower, "scan_upper": p.scanUpper, "lower": p.lower ?? NSNull(), "upper": p.upper ?? NSNull(),
+                                      "minimum_objective": p.minimum, "values": p.values, "statistic": p.statistic]
+        return ["estimate": r.estimate, "identified": r.identified, "interval": r.interval ?? NSNull(),
+                "bootstrap_interval": r.bootstrapInterval ?? NSNull(), "why": r.why, "profile": profile]
+    }
+
     /// JSON has no NaN or infinity: such numbers become null.
     static func finite(_ value: Any) -> Any {
         switch value {
         case let d as Double: return d.isFinite ? d : NSNull()
         case let dict as [String: Any]: return dict.mapValues { finite($0) }
+        case let array as [Double]: return array.map { finite($0) }
         case let array as [Any]: return array.map { finite($0) }
         default: return value
         }
@@ -194,11 +256,12 @@ public struct ScalingReport {
         let law = full.law
         let cs = Self.logGrid(sweepBudgets.first! / 3, sweepBudgets.last! * 3, 25)
         let band = cs.map { c -> LinePlot.Point in
-            let ns = laws.map { $0.optimal(compute: c).parameters }.filter(\.isFinite).sorted()
+            let ns = allocationIdentified ? laws.map { $0.optimal(compute: c).parameters }.filter(\.isFinite).sorted() : []
             return .init(x: c, y: law.optimal(compute: c).parameters,
                          lower: ns.isEmpty ? nil : quantile(ns, 0.025), upper: ns.isEmpty ? nil : quantile(ns, 0.975))
         }
-        var series: [XYPlot.Series] = [.init(name: String(format: "approach 3: N_opt ∝ C^%.2f (95%% band)", law.parameterExponent), points: band, style: .line, colour: 0)]
+        let bandName = allocationIdentified ? "95% band" : "no band: not identified"
+        var series: [XYPlot.Series] = [.init(name: String(format: "approach 3: N_opt ∝ C^%.2f (%@)", law.parameterExponent, bandName), points: band, style: .line, colour: 0)]
         series.append(.init(name: "IsoFLOP parabola minima (interior)", points: interior.map { .init(x: $0.budget, y: $0.parameters) }, style: .highlight, colour: 1))
         series.append(.init(name: "best trained run per budget", points: minima.map { .init(x: $0.budget, y: $0.bestRunParameters) }, style: .points, colour: 2))
         if let p = approach2 {

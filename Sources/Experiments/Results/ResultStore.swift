@@ -172,6 +172,17 @@ public final class ResultStore {
         return (samples, partial)
     }
 
+    /// The summary of a finished run directory recomputed from its run.json and samples.jsonl
+    /// with today's statistics (nothing is written); marked partial when samples are missing.
+    public static func recomputeSummary(in directory: URL, options: SummaryOptions = SummaryOptions()) throws -> Summary {
+        let parameters = try readParameters(in: directory)
+        let samples = try loadSamples(path: directory.appendingPathComponent(samplesFile).path).samples
+        let missing = parameters.shard == nil ? incompleteness(parameters: parameters, shardsSeen: [], samples: samples) : []
+        var summary = try Summary.compute(samples: samples.sorted { $0.key < $1.key }, parameters: parameters, options: options)
+        summary.partial = missing.isEmpty ? nil : missing
+        return summary
+    }
+
     // MARK: - Merging shards
 
     /// Combines shard directories into `destination` (run.json without a shard, samples sorted

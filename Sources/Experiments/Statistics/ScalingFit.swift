@@ -19,16 +19,18 @@ public struct ScalingRun: Codable, Equatable, Sendable {
     public var flops: Double { 6 * parameters * tokens }
 
     /// Reads runs from a CSV file with a header row. Columns are found by name: `parameters`,
-    /// `tokens` and `held_out_loss` (or `loss`) are required; `name` and `budget` are optional.
-    /// Rows with an empty or non-numeric loss are skipped.
-    public static func readCSV(_ text: String) throws -> [ScalingRun] {
+    /// `tokens` (or the column named by `tokensColumn`, e.g. `tokens_loss` to count only the
+    /// tokens that carry loss) and `held_out_loss` (or `loss`) are required; `name` and `budget`
+    /// are optional. Rows with an empty or non-numeric loss are skipped.
+    public static func readCSV(_ text: String, tokensColumn: String? = nil) throws -> [ScalingRun] {
         let lines = text.split(whereSeparator: \.isNewline).map(String.init).filter { !$0.trimmingCharacters(in: .whitespaces).isEmpty }
         guard let header = lines.first else { return [] }
         let columns = header.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
         func index(_ names: String...) -> Int? { names.lazy.compactMap { columns.firstIndex(of: $0) }.first }
-        guard let nIndex = index("parameters", "N"), let dIndex = index("tokens", "D"),
+        let dIndex = tokensColumn.map { index($0) } ?? index("tokens", "D")
+        guard let nIndex = index("parameters", "N"), let dIndex,
               let lIndex = index("held_out_loss", "loss", "L") else {
-            throw ExperimentError.invalidTaskParameter(task: "scaling-fit", reason: "the CSV header needs parameters, tokens and held_out_loss columns, got: \(header)")
+            throw ExperimentError.invalidTaskParameter(task: "scaling-fit", reason: "the CSV header needs parameters, \(tokensColumn ?? "tokens") and held_out_loss columns, got: \(header)")
         }
         let nameIndex = index("name"), budgetIndex = index("budget")
         var runs: [ScalingRun] = []
@@ -107,8 +109,8 @@ public enum ScalingFit {
         return grid
     }
 
-    /// A smaller grid (α, β ∈ {0.25, 1}, e ∈ {−0.5, 0.5}, a, b ∈ {2, 12}: 32 starts) for bootstrap refits,
-    /// which also start from the full-data optimum.
+    /// A smaller grid (α, β ∈ {0.25, 1}, e ∈ {−0.5, 0.5}, a, b ∈ {2, 12}: 32 starts) for bootstrap
+    /// refits and profiles.
     public static func coarseGrid() -> [ScalingLaw] {
         var grid: [ScalingLaw] = []
         for alpha in [0.25, 1.0] { for beta in [0.25, 1.0] { for e in [-0.5, 0.5] { for a in [2.0, 12] { for b in [2.0, 12] {
@@ -269,7 +271,8 @@ public enum ScalingFit {
     public static func budgetKey(_ c: Double) -> String { String(format: "%.3g", c) }
 
     /// Resamples the runs with replacement `resamples` times and refits each replicate from
-    /// the full-data optimum plus `starts`; percentile intervals.
+    /// `starts`; percentile intervals. Whether a parameter is identified at all is
+    /// `Identifiability`'s question: these intervals mean something only for those that are.
     public static func bootstrap(_ runs: [ScalingRun], full: Result, budgets: [Double], resamples: Int = 500,
                                  confidence: Double = 0.95, seed: UInt64 = 0, delta: Double = chinchillaDelta,
                                  starts: [ScalingLaw] = coarseGrid()) -> Bootstrap {
@@ -278,13 +281,19 @@ public enum ScalingFit {
     }
 
     /// The refitted laws of `resamples` bootstrap replicates (runs drawn with replacement).
+    ///
+    /// Each replicate restarts from the grid `starts` alone. Starting replicates from the
+    /// full-data optimum (as this code did before) keeps every replicate on whatever ridge that
+    /// optimum sits on, so a parameter the data do not determine gets a narrow, meaningless
+    /// interval; `fromFullOptimum` keeps that behaviour only to reproduce old results.
     public static func bootstrapLaws(_ runs: [ScalingRun], full: Result, resamples: Int = 500, seed: UInt64 = 0,
-                                     delta: Double = chinchillaDelta, starts: [ScalingLaw] = coarseGrid()) -> [ScalingLaw] {
+                                     delta: Double = chinchillaDelta, starts: [ScalingLaw] = coarseGrid(),
+                                     fromFullOptimum: Bool = false) -> [ScalingLaw] {
         var rng = SeededRandom(seed: seed, label: "scaling-bootstrap")
         var laws: [ScalingLaw] = []
         for _ in 0..<resamples {
             let sample = (0..<runs.count).map { _ in runs[rng.nextInt(below: runs.count)] }
-            laws.append(fit(sample, delta: delta, starts: [full.law] + starts).law)
+            laws.append(fit(sample, delta: delta, starts: (fromFullOptimum ? [full.law] : []) + starts).law)
         }
         return laws
     }
