@@ -17,7 +17,7 @@ OUT=${OUT:-$here/results-real}
 THREADS=${THREADS:-2}
 REPS=${REPS:-2}
 ROUNDS=${ROUNDS:-3}
-LLAMA_CPP_BIN=${LLAMA_CPP_BIN:?set LLAMA_CPP_BIN to llama.cpp's bin directory (scripts/llamacpp/build.sh prints it)}
+LLAMA_CPP_BIN=${LLAMA_CPP_BIN:?set LLAMA_CPP_BIN to the bin directory scripts/llamacpp/build.sh prints}
 export LD_LIBRARY_PATH="$LLAMA_CPP_BIN:${LD_LIBRARY_PATH:-}"
 
 [ -x "$LLAMACL" ] || (cd "$root" && swift build -c release --product llamacl)
