@@ -77,6 +77,12 @@ final class ProvenanceTests: XCTestCase {
         let roles = (mergedBlock?["inputs"] as? [[String: Any]] ?? []).compactMap { $0["role"] as? String }
         XCTAssertEqual(roles, ["model", "samples", "samples"])
 
+        // A summary recomputed from the samples (`best-of-n summary`) records its own block too.
+        let recomputed = try ResultStore.recomputeSummary(in: dir.appendingPathComponent("merged"))
+        let recomputedBlock = assertProvenanceBlock(try JSONSerialization.jsonObject(with: JSONEncoder().encode(recomputed.provenance)), "recomputed summary")
+        XCTAssertEqual((recomputedBlock?["inputs"] as? [[String: Any]] ?? []).compactMap { $0["role"] as? String }, ["model", "samples", "run"])
+        XCTAssertEqual((recomputedBlock?["hyper_parameters"] as? [String: Any])?["recomputed_from"] as? String, "samples")
+
         // compute-matched writes its block beside the tables, naming the summaries it read.
         let report = try ComputeMatchedReport.load(runs: [("small", out), ("same", dir.appendingPathComponent("merged"))])
         let reportDir = dir.appendingPathComponent("matched")

@@ -175,9 +175,17 @@ public final class ResultStore {
     /// The summary of a finished run directory recomputed from its run.json and samples.jsonl
     /// with today's statistics (nothing is written); marked partial when samples are missing.
     public static func recomputeSummary(in directory: URL, options: SummaryOptions = SummaryOptions()) throws -> Summary {
-        let parameters = try readParameters(in: directory)
-        let samples = try loadSamples(path: directory.appendingPathComponent(samplesFile).path).samples
+        var parameters = try readParameters(in: directory)
+        let samplesPath = directory.appendingPathComponent(samplesFile).path
+        let samples = try loadSamples(path: samplesPath).samples
         let missing = parameters.shard == nil ? incompleteness(parameters: parameters, shardsSeen: [], samples: samples) : []
+        // The recomputation's own block, as for a merge (the run's stays in its run.json, and runs
+        // written before the block have none): this build's statistics over these samples.
+        let model = InputFile(role: "model", path: parameters.model.path, sha256: parameters.model.sha256)
+        parameters.provenance = .current(seeds: ["run": parameters.seed], backend: parameters.backend, device: parameters.device,
+                                         hyperParameters: ["recomputed_from": .string("samples")],
+                                         inputs: [model, try InputFile(role: "samples", path: samplesPath),
+                                                  try InputFile(role: "run", path: directory.appendingPathComponent(parametersFile).path)])
         var summary = try Summary.compute(samples: samples.sorted { $0.key < $1.key }, parameters: parameters, options: options)
         summary.partial = missing.isEmpty ? nil : missing
         return summary
