@@ -8,13 +8,14 @@
 #   sampled      0.5B, 16 samples at temperature 0.8 (top-p 0.95, as EvalPlus samples),
 #                max 512 tokens, on a seeded subset of $SUBSET problems        runs/0.5b-t0.8-n16
 #   greedy-1.5b  1.5B, greedy, the same subset                           runs/1.5b-greedy-subset
+#   compute-matched  0.5B × k against 1.5B × 1 at equal FLOPs, paired over problems   compute-matched/
 #
 #     experiments/humaneval/run.sh [STEP...]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 SUBSET=${SUBSET:-20}
 THREADS=${THREADS:-}
-steps=("$@"); (( ${#steps[@]} )) || steps=(greedy prefix sampled greedy-1.5b)
+steps=("$@"); (( ${#steps[@]} )) || steps=(greedy prefix sampled greedy-1.5b compute-matched)
 
 swift build -c release --product llamacl >&2
 LLAMACL=.build/release/llamacl
@@ -37,6 +38,8 @@ for step in "${steps[@]}"; do
             --max-tokens 512 --seed 0 --batch 16 --out "$OUT/0.5b-t0.8-n16" ;;
     greedy-1.5b)
         "$LLAMACL" best-of-n -m "$M15" "${common[@]}" --problems "$SUBSET" --n 1 --temp 0 --seed 0 --batch 16 --out "$OUT/1.5b-greedy-subset" ;;
-    *) echo "unknown step '$step' (greedy, prefix, sampled, greedy-1.5b)" >&2; exit 2 ;;
+    compute-matched)
+        "$LLAMACL" compute-matched --run "0.5b=$OUT/0.5b-t0.8-n16" --run "1.5b=$OUT/1.5b-greedy-subset" --out experiments/humaneval/compute-matched ;;
+    *) echo "unknown step '$step' (greedy, prefix, sampled, greedy-1.5b, compute-matched)" >&2; exit 2 ;;
     esac
 done
