@@ -4,11 +4,15 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+# The load generator's /metrics parser and RSS reader, so the tests read the server as it does.
+sys.path.insert(0, os.path.join(ROOT, "experiments", "serving"))
+import loadgen  # noqa: E402
 
 
 def binary():
@@ -67,19 +71,10 @@ class Server:
 
     def metrics(self):
         """/metrics as {name{labels}: value}."""
-        out = {}
-        for line in get(self.base + "/metrics").splitlines():
-            if line and not line.startswith("#"):
-                name, value = line.rsplit(" ", 1)
-                out[name] = float(value)
-        return out
+        return loadgen.parse_metrics(get(self.base + "/metrics"))
 
     def rss_bytes(self):
-        with open(f"/proc/{self.proc.pid}/status") as f:
-            for line in f:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1]) * 1024
-        raise RuntimeError("no VmRSS")
+        return loadgen.rss_bytes(self.proc.pid)
 
     def stop(self):
         if self.proc.poll() is None:

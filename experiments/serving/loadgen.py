@@ -80,19 +80,23 @@ def one_request(host, port, prompt, max_tokens, timeout, hang_up_after=None):
     return (arrivals[0] if arrivals else None), arrivals, tokens, None
 
 
-def server_metrics(url):
-    """llamacl's /metrics as {name: value} (labelled series left out); {} when there is none."""
-    try:
-        with urllib.request.urlopen(url + "/metrics", timeout=5) as r:
-            text = r.read().decode()
-    except OSError:
-        return {}
+def parse_metrics(text):
+    """Prometheus text as {name or name{labels}: value}."""
     out = {}
     for line in text.splitlines():
-        if line and not line.startswith("#") and "{" not in line:
+        if line and not line.startswith("#"):
             name, value = line.rsplit(" ", 1)
             out[name] = float(value)
     return out
+
+
+def server_metrics(url):
+    """The server's /metrics ({} when it does not answer)."""
+    try:
+        with urllib.request.urlopen(url + "/metrics", timeout=5) as r:
+            return parse_metrics(r.read().decode())
+    except OSError:
+        return {}
 
 
 def rss_bytes(pid):
