@@ -21,12 +21,13 @@ struct BestOfNRun: ParsableCommand {
 
     @OptionGroup var model: ModelOption
     @OptionGroup var backend: BackendOptions
-    @Option(help: "arithmetic, countdown, humaneval[=PATH] (default PATH: $LLAMACL_MODELS/HumanEval.jsonl.gz), or a JSONL file of {\"prompt\", \"answer\"} lines.")
+    @Option(help: "arithmetic, countdown, graded-arithmetic, humaneval[=PATH] (default PATH: $LLAMACL_MODELS/HumanEval.jsonl.gz), or a JSONL file of {\"prompt\", \"answer\"} lines.")
     var task: String
     @Option(help: "Regex whose first group extracts the answer (JSONL tasks).") var answerRegex: String?
     @Option(help: "Arithmetic: digits per operand.") var digits: Int = 3
     @Option(help: "Arithmetic: operators to draw from.") var operations: String = "+-*"
     @Option(help: "Countdown: numbers per problem.") var numbers: Int = 4
+    @OptionGroup var graded: GradedArithmeticOptions
     @Option(help: "HumanEval: prompt format, evalplus (EvalPlus's instruct prompt with its response prefix) or no-response-prefix.")
     var promptFormat: String = HumanEvalTask.PromptFormat.evalplus.rawValue
     @Option(help: "HumanEval: sandboxed grader processes running beside generation (default: half the CPUs).") var graderWorkers: Int?
@@ -76,6 +77,7 @@ struct BestOfNRun: ParsableCommand {
     func makeTask() throws -> any ExperimentTask {
         switch task {
         case "arithmetic": return ArithmeticTask(digits: digits, operations: operations)
+        case "graded-arithmetic": return graded.task
         case "countdown": return CountdownTask(numbers: numbers)
         case "humaneval", _ where task.hasPrefix("humaneval="):
             let path = task == "humaneval" ? HumanEvalTask.defaultPath : String(task.dropFirst("humaneval=".count))
@@ -85,7 +87,7 @@ struct BestOfNRun: ParsableCommand {
                                      workers: graderWorkers ?? GraderPool.defaultWorkers)
         default:
             guard task.hasSuffix(".jsonl") || FileManager.default.fileExists(atPath: task) else {
-                throw ValidationError("unknown --task '\(task)' (arithmetic, countdown, humaneval[=PATH], or a .jsonl file)")
+                throw ValidationError("unknown --task '\(task)' (arithmetic, countdown, graded-arithmetic, humaneval[=PATH], or a .jsonl file)")
             }
             return try JSONLTask(path: task, answerPattern: answerRegex)
         }

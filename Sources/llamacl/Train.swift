@@ -20,10 +20,12 @@ struct Train: ParsableCommand {
         llama.cpp load the checkpoint as any other model. Ctrl-C stops early and still writes the checkpoint.
         """)
 
-    @Option(help: "arithmetic, countdown, or a text file.") var task: String
+    @Option(help: "arithmetic, countdown, graded-arithmetic, verify-graded-arithmetic (a verifier's task: is the candidate answer right?), or a text file.")
+    var task: String
     @Option(help: "Arithmetic: digits per operand.") var digits: Int = 3
     @Option(help: "Arithmetic: operators to draw from.") var operations: String = "+-*"
     @Option(help: "Countdown: numbers per problem.") var numbers: Int = 4
+    @OptionGroup var graded: GradedArithmeticOptions
 
     @Option(help: "Width.") var dim: Int = 128
     @Option(help: "Layers.") var layers: Int = 4
@@ -124,7 +126,7 @@ struct Train: ParsableCommand {
             "data": data.name, "stopped_early": outcome.stoppedEarly, "provenance": try outcome.runProvenance.jsonObject(),
         ]
         summary.merge(Self.units(flops: outcome.flops, work: outcome.work, evaluation: outcome.evaluationWork, data: data,
-                                 heldOutSet: task == "arithmetic" || task == "countdown" ? heldOutSet : nil)) { $1 }
+                                 heldOutSet: isGeneratedTask ? heldOutSet : nil)) { $1 }
         if let h = outcome.heldOut {
             summary["held_out_loss_se"] = h.standardError.isFinite ? h.standardError : NSNull()
             summary["held_out_examples"] = h.examples
@@ -164,7 +166,7 @@ struct Train: ParsableCommand {
         var counts: [String: Any] = ["steps": settings.steps(rowLength: data.source.length), "parameters": config.parameterCount,
                                      "vocab": config.vocabSize, "data": data.name, "count_only": true]
         counts.merge(Self.units(flops: TrainingFLOPs(config: config), work: work, evaluation: TrainingRun.evaluationWork(data: data), data: data,
-                                heldOutSet: task == "arithmetic" || task == "countdown" ? heldOutSet : nil)) { $1 }
+                                heldOutSet: isGeneratedTask ? heldOutSet : nil)) { $1 }
         print(try jsonLine(counts))
     }
 
@@ -181,17 +183,22 @@ struct Train: ParsableCommand {
         print(try jsonLine(out))
     }
 
+    /// A task whose problems are generated (and so have a held-out set chosen by --held-out-set).
+    var isGeneratedTask: Bool { ["arithmetic", "countdown", "graded-arithmetic", "verify-graded-arithmetic"].contains(task) }
+
     func loadData() throws -> TrainingData {
+        func generated(_ t: any ExperimentTask, context defaultContext: Int) throws -> TrainingData {
+            try TrainingData.task(t, problems: problems, tokens: tokens, heldOutProblems: heldOut, seed: seed, rows: batch,
+                                  length: context ?? defaultContext, scope: loss, heldOutSet: heldOutSet)
+        }
         switch task {
-        case "arithmetic":
-            return try TrainingData.task(ArithmeticTask(digits: digits, operations: operations), problems: problems, tokens: tokens,
-                                         heldOutProblems: heldOut, seed: seed, rows: batch, length: context ?? 64, scope: loss, heldOutSet: heldOutSet)
-        case "countdown":
-            return try TrainingData.task(CountdownTask(numbers: numbers), problems: problems, tokens: tokens,
-                                         heldOutProblems: heldOut, seed: seed, rows: batch, length: context ?? 256, scope: loss, heldOutSet: heldOutSet)
+        case "arithmetic": return try generated(ArithmeticTask(digits: digits, operations: operations), context: 64)
+        case "countdown": return try generated(CountdownTask(numbers: numbers), context: 256)
+        case "graded-arithmetic": return try generated(graded.task, context: 64)
+        case "verify-graded-arithmetic": return try generated(ArithmeticVerificationTask(base: graded.task), context: 64)
         default:
             guard FileManager.default.fileExists(atPath: task) else {
-                throw ValidationError("--task must be arithmetic, countdown or an existing text file; '\(task)' is none of these")
+                throw ValidationError("--task must be arithmetic, countdown, graded-arithmetic, verify-graded-arithmetic or an existing text file; '\(task)' is none of these")
             }
             return try TrainingData.text(path: task, rows: batch, length: context ?? 128, seed: seed)
         }

@@ -56,20 +56,25 @@ public struct ArithmeticTask: ExperimentTask {
         }
     }
 
-    // An optionally signed integer, with or without thousands separators ("998,001");
-    // "−" (U+2212) counts as a minus sign.
-    /// An integer standing alone: not a piece of a decimal ("-23.5" gives no answer rather than
-    /// "-23") or of a longer digit run; thousands separators allowed ("1,234").
+    public func extractAnswer(from generated: String) -> String? { IntegerAnswer.extract(from: generated) }
+
+    public func isCorrect(extracted: String?, problem: Problem) -> Bool { IntegerAnswer.matches(extracted, problem.answer) }
+}
+
+/// The answer of the arithmetic tasks: an integer standing alone in the output, compared with
+/// the reference as a number.
+enum IntegerAnswer {
+    /// An optionally signed integer standing alone: not a piece of a decimal ("-23.5" gives no
+    /// answer rather than "-23") or of a longer digit run; thousands separators allowed
+    /// ("1,234"); "−" (U+2212) counts as a minus sign.
     private static let integerPattern = try! NSRegularExpression(
         pattern: "(?<![0-9.])[-+\u{2212}]?(?:[0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)(?![0-9]|\\.[0-9])")
 
-    public func extractAnswer(from generated: String) -> String? {
-        AnswerText.firstMatch(Self.integerPattern, in: generated)
-    }
+    static func extract(from generated: String) -> String? { AnswerText.firstMatch(integerPattern, in: generated) }
 
-    public func isCorrect(extracted: String?, problem: Problem) -> Bool {
+    static func matches(_ extracted: String?, _ reference: String) -> Bool {
         guard let extracted, let got = AnswerText.canonicalInteger(AnswerText.removingThousandsSeparators(extracted)),
-              let want = AnswerText.canonicalInteger(problem.answer) else { return false }
+              let want = AnswerText.canonicalInteger(reference) else { return false }
         return got == want
     }
 }
