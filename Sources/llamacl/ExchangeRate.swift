@@ -94,10 +94,17 @@ struct ExchangeRateScore: ParsableCommand {
         let tokenizer = try loadTokenizer(from: gguf)
         let directory = URL(fileURLWithPath: samples)
         let tallies = try temps.map { try AnswerSampling.read(directory.appendingPathComponent(ExchangeRateFiles.answers(temperature: $0))) }
-        let widest = tallies.joined().map(\.answers.count).max() ?? 1
-        let cells = VerifierScorer.cells(questionTokens: 32, candidates: widest, answerTokens: graded.task.defaultMaxTokens)
+        let chunk = 64
+        let cells = VerifierScorer.cells(questionTokens: 32, chunk: chunk, answerTokens: graded.task.defaultMaxTokens)
         let model = try Transformer(gguf: gguf, backend: CPUBackend(mode: .fast, threads: threads), cacheCells: cells)
-        let scorer = try VerifierScorer(model: model, tokenizer: tokenizer)
+        let scorer = try VerifierScorer(model: model, tokenizer: tokenizer, chunk: chunk)
+        let provenance = Provenance.current(
+            threads: threads, backend: model.backendName, device: model.deviceName,
+            hyperParameters: ["task": .string(graded.task.name), "problems": .integer(problems), "temperatures": .list(temps.map { .number($0) }),
+                              "score": .string("log p(y) - log p(n) after the verifier prompt and a space")],
+            inputs: [try InputFile(role: "verifier", path: verifier)]
+                + (try temps.map { try InputFile(role: "samples", path: directory.appendingPathComponent(ExchangeRateFiles.answers(temperature: $0)).path) }))
+        try JSONEncoder.sorted.encode(provenance).write(to: directory.appendingPathComponent("scoring-provenance.json"))
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         for (t, list) in zip(temps, tallies) {

@@ -10,12 +10,15 @@
 # Stages: lr (a learning-rate sweep per size), train (sizes × token budgets × seeds, each size at
 # its best learning rate), verifier (one small verifier model), sample (n samples per problem at
 # each temperature, for every trained model), score (the verifier's score for every distinct
-# answer), report (iso-accuracy contours, exchange rate, total cost). Small results are
-# committed under runs/ and results/; checkpoints and sample tallies go to $EXCHANGE_DATA
-# (default /work/exchange-data), outside the repository.
+# answer), report (iso-accuracy contours, exchange rate, total cost). Small results go under
+# runs/ and results/ of $EXCHANGE_OUT (default: this folder, where they are committed);
+# checkpoints and sample tallies go to $EXCHANGE_DATA (default /work/exchange-data), outside
+# the repository. Every setting below can be given in the environment.
 set -euo pipefail
-cd "$(dirname "$0")"
-BIN=${LLAMACL:-$(cd ../.. && pwd)/.build/release/llamacl}
+HERE=$(cd "$(dirname "$0")" && pwd)
+BIN=${LLAMACL:-$(cd "$HERE/../.." && pwd)/.build/release/llamacl}
+SIZES=${SIZES:-$HERE/sizes.csv}
+cd "${EXCHANGE_OUT:-$HERE}"
 DATA=${EXCHANGE_DATA:-/work/exchange-data}
 JOBS=${JOBS:-2}
 SEEDS=${SEEDS:-"1 2 3"}
@@ -25,13 +28,15 @@ LR_TOKENS=${LR_TOKENS:-2000000}
 PROBLEMS=${PROBLEMS:-1024}
 N=${N:-1024}
 TEMPERATURES=${TEMPERATURES:-"0.7,1.0"}
+# The k values of the report: powers of 2 up to N.
+K=${K:-$(k=1; list=""; while [ "$k" -le "$N" ]; do list="$list${list:+,}$k"; k=$((k * 2)); done; echo "$list")}
 # The verifier: one small model, trained once; its training and inference FLOPs are counted.
 VERIFIER_SIZE=${VERIFIER_SIZE:-s27k}
 VERIFIER_TOKENS=${VERIFIER_TOKENS:-8000000}
 mkdir -p runs/lr runs/train runs/verifier results "$DATA/models" "$DATA/samples"
 
-size_row() { awk -F, -v s="$1" '$1 == s { print $2, $3, $4 }' sizes.csv; }
-sizes() { tail -n +2 sizes.csv | cut -d, -f1; }
+size_row() { awk -F, -v s="$1" '$1 == s { print $2, $3, $4 }' "$SIZES"; }
+sizes() { tail -n +2 "$SIZES" | cut -d, -f1; }
 
 # The learning rate of a size: the lowest held-out loss of its sweep.
 best_lr() {
@@ -87,14 +92,14 @@ unit() {
       touch "$DATA/samples/$id/scored" ;;
     report)
       "$BIN" exchange-rate report --runs runs/train --verifier runs/verifier/verifier.json --samples "$DATA/samples" \
-        --temperatures "$TEMPERATURES" --out results | tee results/summary.txt ;;
+        --temperatures "$TEMPERATURES" --k "$K" --out results | tee results/summary.txt ;;
   esac
 }
 
 stage() {
   echo "$(date -u +%H:%M:%S) stage $1: $(units "$1" | wc -l) units, $JOBS at a time" >&2
   export -f unit train_model size_row sizes best_lr units
-  export BIN DATA SEEDS TOKENS LRS LR_TOKENS PROBLEMS N TEMPERATURES VERIFIER_SIZE VERIFIER_TOKENS
+  export BIN SIZES DATA SEEDS TOKENS LRS LR_TOKENS PROBLEMS N TEMPERATURES K VERIFIER_SIZE VERIFIER_TOKENS
   units "$1" | xargs -P "$JOBS" -I{} bash -c 'unit "$0" "$1"' "$1" {}
 }
 

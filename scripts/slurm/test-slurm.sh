@@ -14,7 +14,8 @@
 # array + dependent merge equals it; (c) a shard made to fail (its output path blocked by a
 # file): that element fails, the merge never runs, `llamacl best-of-n merge` refuses the
 # incomplete set (and merges it with --allow-partial, marked partial), and resubmitting index 2 alone plus a new merge completes a run equal to (a);
-# (d) a 5-run scaling sweep with its dependent fit. Prints PASS/FAIL per check and a closing
+# (d) a 5-run scaling sweep with its dependent fit; (e) the exchange-rate experiment's six stages
+# as dependent arrays, at toy size. Prints PASS/FAIL per check and a closing
 # "slurm: N passed, M failed" line; exits non-zero on any failure. The cluster is always stopped.
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -267,5 +268,26 @@ if [ "$header" = "name,budget,dim,layers,heads,parameters,total_parameters,token
   pass "d: runs.csv has the 5 runs in run.sh's format; fit/ has fit.json, isoflop.svg, fit.svg, optimal.svg"
 else
   show_logs "$SC/slurm-logs"; fail "d: runs.csv or the fit outputs are missing or wrong"
+fi
+# --- (e) the exchange-rate experiment's stages as dependent arrays ----------------------------
+# experiments/exchange-rate/slurm.sh at toy size: one 8-wide size, 2 token budgets × 2 seeds, 8
+# problems × 8 samples; six stages, each an array that starts when the one before succeeded.
+info "(e) exchange-rate stages"
+XR=$WORK/exchange-rate
+mkdir -p "$XR"
+printf 'size,dim,layers,heads\nt8,8,1,2\n' > "$WORK/xr-sizes.csv"
+ids=$(EXCHANGE_OUT=$XR EXCHANGE_DATA=$XR/data SIZES=$WORK/xr-sizes.csv SEEDS="1 2" TOKENS="2048 4096" LRS="0.003 0.01" \
+      LR_TOKENS=2048 PROBLEMS=8 N=8 TEMPERATURES=1 VERIFIER_SIZE=t8 VERIFIER_TOKENS=2048 LLAMACL=$LLAMACL \
+      bash "$ROOT/experiments/exchange-rate/slurm.sh" --time 10)
+jobs=$(sed -n 's/^[a-z]* job=\([0-9]*\).*/\1/p' <<< "$ids" | tr '\n' ' ')
+ok=1
+# shellcheck disable=SC2086
+wait_jobs "e" $jobs || ok=0
+for j in $jobs; do all_completed "$j" || ok=0; done
+if [ $ok -eq 1 ] && [ "$(wc -w <<< "$jobs")" -eq 6 ] && [ -s "$XR/results/report.json" ] && grep -q "== T=1 verifier" "$XR/results/summary.txt" \
+   && [ "$(ls "$XR/runs/train" | grep -c '\.json$')" -eq 4 ]; then
+  pass "e: exchange-rate lr, train (4 runs), verifier, sample, score and report ran as 6 dependent arrays"
+else
+  show_logs "$XR/slurm-logs"; fail "e: the exchange-rate stages did not all complete (${ids//$'\n'/, })"
 fi
 reached_end=1

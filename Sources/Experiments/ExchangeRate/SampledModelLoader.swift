@@ -41,6 +41,10 @@ public enum SampledModelLoader {
                 throw ExperimentError.invalidTaskParameter(task: "exchange-rate",
                     reason: "\(directory.path) at T=\(t) has \(tallies.count) problems, not the \(expected.count) every model must share (an unfinished sample step?)")
             }
+            if let short = tallies.first(where: { $0.n < (ks.max() ?? 0) }) {
+                throw ExperimentError.invalidTaskParameter(task: "exchange-rate",
+                    reason: "k = \(ks.max() ?? 0) is more than the \(short.n) samples of problem \(short.problem) in \(directory.path) at T=\(t)")
+            }
             var rng = SeededRandom(seed: 0, label: "majority", UInt64(seed), UInt64(t * 1000))
             var table: [SelectionRule: [[Double]]] = [
                 .oracle: ks.map { k in tallies.map { SelectionCurves.oracle($0, k: k) } },

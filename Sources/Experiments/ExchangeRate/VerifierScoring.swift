@@ -15,16 +15,18 @@ public struct ProblemScores: Codable, Equatable, Sendable {
 
 /// Scores answers with a verifier trained on `ArithmeticVerificationTask`: the question and
 /// candidate go in as the verifier's prompt, and the score is how much more likely the verifier
-/// makes "yes" than "no" as its answer. A problem's candidates share the question's cells, and
-/// all of them run in one batch.
+/// makes "yes" than "no" as its answer. Candidates go in batches of `chunk`; those of a batch
+/// share the question's cells. (Batches bound the KV cache, whose lookups scan every cell.)
 public struct VerifierScorer {
     public let model: any LanguageModel
     public let tokenizer: any Tokenizer
+    public let chunk: Int
     let yes: Int, no: Int
 
-    public init(model: any LanguageModel, tokenizer: any Tokenizer) throws {
+    public init(model: any LanguageModel, tokenizer: any Tokenizer, chunk: Int = 64) throws {
         self.model = model
         self.tokenizer = tokenizer
+        self.chunk = max(1, chunk)
         guard let y = try tokenizer.encode("y", addSpecial: false, parseSpecial: false).last,
               let n = try tokenizer.encode("n", addSpecial: false, parseSpecial: false).last, y != n else {
             throw ExperimentError.invalidTaskParameter(task: "verifier", reason: "the verifier's vocabulary has no 'y' and 'n' tokens")
@@ -37,9 +39,9 @@ public struct VerifierScorer {
         try tokenizer.encode(ArithmeticVerificationTask.prompt(question: question, candidate: candidate) + " ", addSpecial: true, parseSpecial: false)
     }
 
-    /// KV cells scoring `candidates` answers of up to `answerTokens` tokens needs.
-    public static func cells(questionTokens: Int, candidates: Int, answerTokens: Int) -> Int {
-        questionTokens + candidates * (answerTokens + 8)
+    /// KV cells one batch of `chunk` candidates of up to `answerTokens` tokens needs.
+    public static func cells(questionTokens: Int, chunk: Int, answerTokens: Int) -> Int {
+        questionTokens + chunk * (answerTokens + 8)
     }
 
     /// Scores of every answer of `tally` (the problem's question is `question`).
@@ -49,21 +51,23 @@ public struct VerifierScorer {
         var lengths = [Int](repeating: 0, count: tally.answers.count)
         guard tally.correctCount > 0, !candidates.isEmpty else { return ProblemScores(problem: tally.problem, scores: [], tokens: []) }
         let encoded = try candidates.map { try tokens(question: question, candidate: $0.1) }
-        // The longest prefix all candidates share (at least the question), prefilled once.
-        var shared = encoded[0].count - 1
-        for e in encoded.dropFirst() { shared = min(shared, zip(e, encoded[0]).prefix { $0 == $1 }.count, e.count - 1) }
-        model.resetCache()
-        _ = try model.forward(.prompt(Array(encoded[0].prefix(shared)), sequence: 0))
-        var batch: [BatchEntry] = []
-        for (j, e) in encoded.enumerated() {
-            model.copySequence(0, to: j + 1)
-            for p in shared..<e.count { batch.append(BatchEntry(token: e[p], position: p, sequence: j + 1, wantsLogits: p == e.count - 1)) }
-        }
-        let rows = try model.forward(batch)
-        for (j, (i, _)) in candidates.enumerated() {
-            let row = rows[j]
-            scores[i] = Double(row[yes]) - Double(row[no])
-            lengths[i] = encoded[j].count
+        for start in stride(from: 0, to: encoded.count, by: chunk) {
+            let part = Array(encoded[start..<min(encoded.count, start + chunk)])
+            // The longest prefix the batch shares (at least the question), prefilled once.
+            var shared = part[0].count - 1
+            for e in part.dropFirst() { shared = min(shared, zip(e, part[0]).prefix { $0 == $1 }.count, e.count - 1) }
+            model.resetCache()
+            _ = try model.forward(.prompt(Array(part[0].prefix(shared)), sequence: 0))
+            var batch: [BatchEntry] = []
+            for (j, e) in part.enumerated() {
+                model.copySequence(0, to: j + 1)
+                for p in shared..<e.count { batch.append(BatchEntry(token: e[p], position: p, sequence: j + 1, wantsLogits: p == e.count - 1)) }
+            }
+            for (j, row) in try model.forward(batch).enumerated() {
+                let i = candidates[start + j].0
+                scores[i] = Double(row[yes]) - Double(row[no])
+                lengths[i] = part[j].count
+            }
         }
         return ProblemScores(problem: tally.problem, scores: scores, tokens: lengths)
     }
