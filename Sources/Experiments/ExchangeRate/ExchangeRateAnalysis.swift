@@ -14,10 +14,13 @@ public struct SampledModel: Sendable {
     public var accuracy: [Double: [SelectionRule: [[Double]]]]
     /// [temperature][rule] → FLOPs per query: `perQuery + k · perSample`.
     public var inferenceCost: [Double: [SelectionRule: InferenceCost]]
+    /// Each problem's difficulty level (the task's digits per operand), in the problems' order.
+    public var levels: [String]
 
     public init(cell: String, seed: Int, trainFLOPs: Double, accuracy: [Double: [SelectionRule: [[Double]]]],
-                inferenceCost: [Double: [SelectionRule: InferenceCost]]) {
+                inferenceCost: [Double: [SelectionRule: InferenceCost]], levels: [String] = []) {
         self.cell = cell; self.seed = seed; self.trainFLOPs = trainFLOPs; self.accuracy = accuracy; self.inferenceCost = inferenceCost
+        self.levels = levels
     }
 }
 
@@ -138,6 +141,34 @@ public enum ExchangeRateAnalysis {
             let count = Double(picks.count)
             return CellCurve(cell: cell, trainFLOPs: train / count, accuracy: accuracy.map { $0 / count },
                              cost: InferenceCost(perQuery: perQuery / count, perSample: perSample / count))
+        }
+    }
+
+    /// Accuracy by difficulty level at the smallest and largest k, seed-averaged: where more
+    /// samples help (problems a model half knows) and where they cannot (beyond it).
+    public struct LevelAccuracy: Codable, Sendable {
+        public var cell: String
+        public var level: String
+        public var problems: Int
+        public var fewest: Double
+        public var most: Double
+    }
+
+    public static func levelAccuracy(_ models: [SampledModel], temperature: Double, rule: SelectionRule) -> [LevelAccuracy] {
+        let byCell = Dictionary(grouping: models, by: \.cell)
+        return byCell.keys.sorted().flatMap { cell -> [LevelAccuracy] in
+            let members = byCell[cell]!
+            guard let levels = members.first?.levels, !levels.isEmpty else { return [] }
+            return Set(levels).sorted().compactMap { level -> LevelAccuracy? in
+                let index = levels.indices.filter { levels[$0] == level }
+                var fewest = 0.0, most = 0.0
+                for m in members {
+                    guard let table = m.accuracy[temperature]?[rule], let first = table.first, let last = table.last else { return nil }
+                    fewest += index.reduce(0) { $0 + first[$1] } / Double(index.count)
+                    most += index.reduce(0) { $0 + last[$1] } / Double(index.count)
+                }
+                return LevelAccuracy(cell: cell, level: level, problems: index.count, fewest: fewest / Double(members.count), most: most / Double(members.count))
+            }
         }
     }
 

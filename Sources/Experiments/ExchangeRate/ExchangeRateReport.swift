@@ -12,6 +12,8 @@ public struct ExchangeRateReport: Codable, Sendable {
         public var addedTrainFLOPs: Double
         public var curves: [ExchangeRateAnalysis.CellCurve]
         public var targets: [Target]
+        /// Accuracy by difficulty level at the smallest and largest k.
+        public var levels: [ExchangeRateAnalysis.LevelAccuracy]
     }
 
     public struct Target: Codable, Sendable {
@@ -48,7 +50,8 @@ public struct ExchangeRateReport: Codable, Sendable {
                     return Target(accuracy: target, requirements: need, rate: rate,
                                   cheapest: queryVolumes.compactMap { ExchangeRateAnalysis.cheapest(need, queries: $0) })
                 }
-                panels.append(Panel(temperature: t, rule: rule, addedTrainFLOPs: extra, curves: curves, targets: rows))
+                panels.append(Panel(temperature: t, rule: rule, addedTrainFLOPs: extra, curves: curves, targets: rows,
+                                    levels: ExchangeRateAnalysis.levelAccuracy(models, temperature: t, rule: rule)))
             }
         }
         return ExchangeRateReport(ks: ks, models: models.count, seedsPerCell: Dictionary(grouping: models, by: \.cell).mapValues(\.count),
@@ -66,6 +69,14 @@ public struct ExchangeRateReport: Codable, Sendable {
             for c in p.curves {
                 out += c.cell.padding(toLength: 18, withPad: " ", startingAt: 0) + sci(c.trainFLOPs).padding(toLength: 10, withPad: " ", startingAt: 0)
                     + c.accuracy.map { String(format: "%-7.3f", $0) }.joined() + "\n"
+            }
+            if !p.levels.isEmpty {
+                out += "by level (k=\(ks.first ?? 0) → k=\(ks.last ?? 0)):\n"
+                for cell in Set(p.levels.map(\.cell)).sorted() {
+                    out += "  " + cell.padding(toLength: 16, withPad: " ", startingAt: 0)
+                        + p.levels.filter { $0.cell == cell }.map { "\($0.level) (\($0.problems)): \(String(format: "%.3f → %.3f", $0.fewest, $0.most))" }
+                            .joined(separator: "   ") + "\n"
+                }
             }
             out += "target  frontier-cells  elasticity [95%]            dC_train/dC_infer [95%]          defined\n"
             for t in p.targets {

@@ -35,6 +35,7 @@ public enum SampledModelLoader {
                             verifier: VerifierCost?, majorityTrials: Int, problems expected: [Int]? = nil) throws -> SampledModel {
         var accuracy: [Double: [SelectionRule: [[Double]]]] = [:]
         var costs: [Double: [SelectionRule: InferenceCost]] = [:]
+        var levels: [String] = []
         for t in temperatures {
             let tallies = try AnswerSampling.read(directory.appendingPathComponent(answerFile(t))).sorted { $0.problem < $1.problem }
             if let expected, tallies.map(\.problem) != expected {
@@ -79,8 +80,10 @@ public enum SampledModelLoader {
             }
             accuracy[t] = table
             costs[t] = cost
+            // "3x3+" → level "3 digits".
+            levels = tallies.map { $0.difficulty.map { "\($0.prefix { $0.isNumber }) digits" } ?? "?" }
         }
-        return SampledModel(cell: cell, seed: seed, trainFLOPs: trainFLOPs, accuracy: accuracy, inferenceCost: costs)
+        return SampledModel(cell: cell, seed: seed, trainFLOPs: trainFLOPs, accuracy: accuracy, inferenceCost: costs, levels: levels)
     }
 
     static func readScores(_ file: URL) throws -> [ProblemScores] {

@@ -29,13 +29,7 @@ public struct ArithmeticTask: ExperimentTask {
         guard (1...Self.maxDigits).contains(digits) else {
             throw ExperimentError.invalidTaskParameter(task: name, reason: "digits must be in 1...\(Self.maxDigits), got \(digits)")
         }
-        let ops = Array(operations)
-        guard !ops.isEmpty, ops.allSatisfy(Self.supportedOperations.contains) else {
-            throw ExperimentError.invalidTaskParameter(task: name, reason: "operations must be a non-empty string of + - *, got '\(operations)'")
-        }
-        guard count >= 0 else {
-            throw ExperimentError.invalidTaskParameter(task: name, reason: "problem count must not be negative, got \(count)")
-        }
+        let ops = try Self.checkedOperations(operations, count: count, task: name)
         // 1-digit operands include 0; longer ones have a non-zero leading digit.
         var power = 1
         for _ in 1..<digits { power *= 10 }
@@ -59,6 +53,18 @@ public struct ArithmeticTask: ExperimentTask {
     public func extractAnswer(from generated: String) -> String? { IntegerAnswer.extract(from: generated) }
 
     public func isCorrect(extracted: String?, problem: Problem) -> Bool { IntegerAnswer.matches(extracted, problem.answer) }
+
+    /// The operators of `operations` after checking them and the problem count (the arithmetic tasks' shared checks).
+    static func checkedOperations(_ operations: String, count: Int, task: String) throws -> [Character] {
+        let ops = Array(operations)
+        guard !ops.isEmpty, ops.allSatisfy(supportedOperations.contains) else {
+            throw ExperimentError.invalidTaskParameter(task: task, reason: "operations must be a non-empty string of + - *, got '\(operations)'")
+        }
+        guard count >= 0 else {
+            throw ExperimentError.invalidTaskParameter(task: task, reason: "problem count must not be negative, got \(count)")
+        }
+        return ops
+    }
 }
 
 /// The answer of the arithmetic tasks: an integer standing alone in the output, compared with

@@ -40,13 +40,7 @@ public struct GradedArithmeticTask: ExperimentTask {
         guard exponent.isFinite, exponent >= 0 else {
             throw ExperimentError.invalidTaskParameter(task: name, reason: "the exponent must be finite and ≥ 0, got \(exponent)")
         }
-        let ops = Array(operations)
-        guard !ops.isEmpty, ops.allSatisfy(ArithmeticTask.supportedOperations.contains) else {
-            throw ExperimentError.invalidTaskParameter(task: name, reason: "operations must be a non-empty string of + - *, got '\(operations)'")
-        }
-        guard count >= 0 else {
-            throw ExperimentError.invalidTaskParameter(task: name, reason: "problem count must not be negative, got \(count)")
-        }
+        let ops = try ArithmeticTask.checkedOperations(operations, count: count, task: name)
         let cumulative = digitProbabilities.reduce(into: [Double]()) { $0.append(($0.last ?? 0) + $1) }
         return (0..<count).map { id in
             var rng = SeededRandom(seed: seed, label: "graded-arithmetic", UInt64(id))
