@@ -26,6 +26,8 @@ struct Train: ParsableCommand {
     @Option(help: "Arithmetic: operators to draw from.") var operations: String = "+-*"
     @Option(help: "Countdown: numbers per problem.") var numbers: Int = 4
     @OptionGroup var graded: GradedArithmeticOptions
+    @Option(help: "verify-graded-arithmetic: the share of training items that are the questions themselves, answered (a generative verifier).")
+    var generationShare: Double = 0
 
     @Option(help: "Width.") var dim: Int = 128
     @Option(help: "Layers.") var layers: Int = 4
@@ -195,7 +197,7 @@ struct Train: ParsableCommand {
         case "arithmetic": return try generated(ArithmeticTask(digits: digits, operations: operations), context: 64)
         case "countdown": return try generated(CountdownTask(numbers: numbers), context: 256)
         case "graded-arithmetic": return try generated(graded.task, context: 64)
-        case "verify-graded-arithmetic": return try generated(ArithmeticVerificationTask(base: graded.task), context: 64)
+        case "verify-graded-arithmetic": return try generated(ArithmeticVerificationTask(base: graded.task, generationShare: generationShare), context: 64)
         default:
             guard FileManager.default.fileExists(atPath: task) else {
                 throw ValidationError("--task must be arithmetic, countdown, graded-arithmetic, verify-graded-arithmetic or an existing text file; '\(task)' is none of these")

@@ -31,8 +31,10 @@ TEMPERATURES=${TEMPERATURES:-"0.7,1.0"}
 # The k values of the report: powers of 2 up to N.
 K=${K:-$(k=1; list=""; while [ "$k" -le "$N" ]; do list="$list${list:+,}$k"; k=$((k * 2)); done; echo "$list")}
 # The verifier: one small model, trained once; its training and inference FLOPs are counted.
-VERIFIER_SIZE=${VERIFIER_SIZE:-s27k}
-VERIFIER_TOKENS=${VERIFIER_TOKENS:-8000000}
+VERIFIER_SIZE=${VERIFIER_SIZE:-s55k}
+VERIFIER_TOKENS=${VERIFIER_TOKENS:-32000000}
+# Half of the verifier's training items are the questions themselves, answered (see README).
+VERIFIER_GENERATION=${VERIFIER_GENERATION:-0.5}
 mkdir -p runs/lr runs/train runs/verifier results "$DATA/models" "$DATA/samples"
 
 size_row() { awk -F, -v s="$1" '$1 == s { print $2, $3, $4 }' "$SIZES"; }
@@ -58,13 +60,14 @@ units() {
   esac
 }
 
-train_model() {  # name size tokens seed lr out-json
+train_model() {  # name size tokens seed lr out-json [task [extra train options...]]
   local name=$1 size=$2 tokens=$3 seed=$4 lr=$5 json=$6 task=${7:-graded-arithmetic}
+  local extra=("${@:8}")
   read -r dim layers heads < <(size_row "$size")
   [ -n "$dim" ] || { echo "unknown size $size" >&2; exit 2; }
   "$BIN" train --task "$task" --dim "$dim" --layers "$layers" --heads "$heads" --tokens "$tokens" --lr "$lr" \
     --held-out "$PROBLEMS" --seed "$seed" --threads 1 --eval-every 0 --log-every 100 \
-    --out "$DATA/models/$name.gguf" --log "$json.log.tmp" --json > "$json.tmp" < /dev/null
+    --out "$DATA/models/$name.gguf" --log "$json.log.tmp" --json "${extra[@]}" > "$json.tmp" < /dev/null
   mv "$json.log.tmp" "${json%.json}.log.jsonl"; mv "$json.tmp" "$json"
 }
 
@@ -80,7 +83,8 @@ unit() {
       train_model "$id" "$size" "${rest%%-s*}" "${rest##*-s}" "$(best_lr "$size")" "runs/train/$id.json" ;;
     verifier)
       [ -f runs/verifier/verifier.json ] && return 0
-      train_model verifier "$VERIFIER_SIZE" "$VERIFIER_TOKENS" 1 "$(best_lr "$VERIFIER_SIZE")" runs/verifier/verifier.json verify-graded-arithmetic ;;
+      train_model verifier "$VERIFIER_SIZE" "$VERIFIER_TOKENS" 1 "$(best_lr "$VERIFIER_SIZE")" runs/verifier/verifier.json verify-graded-arithmetic \
+        --generation-share "$VERIFIER_GENERATION" ;;
     sample)
       [ -f "$DATA/samples/$id/done" ] && return 0
       "$BIN" exchange-rate sample -m "$DATA/models/$id.gguf" --problems "$PROBLEMS" --n "$N" --temperatures "$TEMPERATURES" \
@@ -99,7 +103,7 @@ unit() {
 stage() {
   echo "$(date -u +%H:%M:%S) stage $1: $(units "$1" | wc -l) units, $JOBS at a time" >&2
   export -f unit train_model size_row sizes best_lr units
-  export BIN SIZES DATA SEEDS TOKENS LRS LR_TOKENS PROBLEMS N TEMPERATURES K VERIFIER_SIZE VERIFIER_TOKENS
+  export BIN SIZES DATA SEEDS TOKENS LRS LR_TOKENS PROBLEMS N TEMPERATURES K VERIFIER_SIZE VERIFIER_TOKENS VERIFIER_GENERATION
   units "$1" | xargs -P "$JOBS" -I{} bash -c 'unit "$0" "$1"' "$1" {}
 }
 

@@ -82,20 +82,32 @@ public struct GradedArithmeticTask: ExperimentTask {
 ///     Q: 12+34=?
 ///     A: 46
 ///     OK?            →  yes
+///
+/// With `generationShare` > 0 that share of the items are the base task's own problems (the
+/// question, answered): a generative verifier, which learns the arithmetic it has to check from
+/// the answers' many tokens and not only from one yes/no token per example.
 public struct ArithmeticVerificationTask: ExperimentTask {
     public let base: GradedArithmeticTask
+    public let generationShare: Double
 
-    public init(base: GradedArithmeticTask = GradedArithmeticTask()) { self.base = base }
+    public init(base: GradedArithmeticTask = GradedArithmeticTask(), generationShare: Double = 0) {
+        self.base = base
+        self.generationShare = generationShare
+    }
 
-    public var name: String { "verify(\(base.name))" }
+    public var name: String { generationShare > 0 ? "verify(\(base.name),generation=\(generationShare))" : "verify(\(base.name))" }
     public var defaultMaxTokens: Int { 5 }
 
     /// The verifier's prompt for `question` (a base problem's prompt) and a candidate answer.
     public static func prompt(question: String, candidate: String) -> String { "\(question) \(candidate)\nOK?" }
 
     public func problems(count: Int, seed: UInt64) throws -> [Problem] {
-        try base.problems(count: count, seed: seed).map { p in
+        guard (0...1).contains(generationShare) else {
+            throw ExperimentError.invalidTaskParameter(task: name, reason: "the generation share must be in [0, 1], got \(generationShare)")
+        }
+        return try base.problems(count: count, seed: seed).map { p in
             var rng = SeededRandom(seed: seed, label: "verify", UInt64(p.id))
+            if generationShare > 0 && rng.nextDouble() < generationShare { return p }
             let right = rng.nextInt(below: 2) == 0
             let candidate = right ? p.answer : Self.nearMiss(of: p.answer, rng: &rng)
             return Problem(id: p.id, prompt: Self.prompt(question: p.prompt, candidate: candidate), answer: right ? "yes" : "no")
@@ -130,10 +142,13 @@ public struct ArithmeticVerificationTask: ExperimentTask {
         }
     }
 
+    /// "yes" or "no" for a verification item; the integer for a question of the base task.
     public func extractAnswer(from generated: String) -> String? {
         let word = generated.trimmingCharacters(in: .whitespacesAndNewlines).prefix { $0.isLetter }.lowercased()
-        return word == "yes" || word == "no" ? word : nil
+        return word == "yes" || word == "no" ? word : IntegerAnswer.extract(from: generated)
     }
 
-    public func isCorrect(extracted: String?, problem: Problem) -> Bool { extracted == problem.answer }
+    public func isCorrect(extracted: String?, problem: Problem) -> Bool {
+        problem.answer == "yes" || problem.answer == "no" ? extracted == problem.answer : IntegerAnswer.matches(extracted, problem.answer)
+    }
 }
