@@ -80,6 +80,8 @@ struct ExchangeRateScore: ParsableCommand {
         abstract: "The verifier's score for every distinct answer of a sample directory (verifier-T<temp>.jsonl).")
 
     @Option(help: "The verifier checkpoint (`llamacl train --task verify-graded-arithmetic`).") var verifier: String
+    @Option(help: "likelihood: log p(answer, end of text | question) under the verifier (a generative verifier, trained with --generation-share > 0); yes-no: log p(y) − log p(n) after the verifier's prompt.")
+    var score: VerifierScore = .likelihood
     @Option(help: "A directory written by `exchange-rate sample`.") var samples: String
     @OptionGroup var graded: GradedArithmeticOptions
     @Option(help: "Problems the samples were drawn for (the sample step's --problems).") var problems: Int = 1024
@@ -97,11 +99,11 @@ struct ExchangeRateScore: ParsableCommand {
         let chunk = 64
         let cells = VerifierScorer.cells(questionTokens: 32, chunk: chunk, answerTokens: graded.task.defaultMaxTokens)
         let model = try Transformer(gguf: gguf, backend: CPUBackend(mode: .fast, threads: threads), cacheCells: cells)
-        let scorer = try VerifierScorer(model: model, tokenizer: tokenizer, chunk: chunk)
+        let scorer = try VerifierScorer(model: model, tokenizer: tokenizer, method: score, chunk: chunk)
         let provenance = Provenance.current(
             threads: threads, backend: model.backendName, device: model.deviceName,
             hyperParameters: ["task": .string(graded.task.name), "problems": .integer(problems), "temperatures": .list(temps.map { .number($0) }),
-                              "score": .string("log p(y) - log p(n) after the verifier prompt and a space")],
+                              "score": .string(score.rawValue)],
             inputs: [try InputFile(role: "verifier", path: verifier)]
                 + (try temps.map { try InputFile(role: "samples", path: directory.appendingPathComponent(ExchangeRateFiles.answers(temperature: $0)).path) }))
         try JSONEncoder.sorted.encode(provenance).write(to: directory.appendingPathComponent("scoring-provenance.json"))
@@ -215,6 +217,8 @@ struct ExchangeRateReportCommand: ParsableCommand {
         return path
     }
 }
+
+extension VerifierScore: ExpressibleByArgument {}
 
 /// File names inside a model's sample directory.
 enum ExchangeRateFiles {

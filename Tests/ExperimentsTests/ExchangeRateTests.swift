@@ -148,8 +148,8 @@ final class ExchangeRateTests: XCTestCase {
         let (model, tokenizer) = try loadModel(cells: VerifierScorer.cells(questionTokens: 32, chunk: 64, answerTokens: 13))
         let question = "Q: 487+356=?\nA:"
         let t = tally([("843", true, 5), ("833", false, 2), ("8433", false, 1), (nil, false, 1), ("-1", false, 1)])
-        let wide = try VerifierScorer(model: model, tokenizer: tokenizer, chunk: 64).score(t, question: question)
-        let narrow = try VerifierScorer(model: model, tokenizer: tokenizer, chunk: 2).score(t, question: question)
+        let wide = try VerifierScorer(model: model, tokenizer: tokenizer, method: .yesNo, chunk: 64).score(t, question: question)
+        let narrow = try VerifierScorer(model: model, tokenizer: tokenizer, method: .yesNo, chunk: 2).score(t, question: question)
         XCTAssertEqual(wide.scores.count, 5)
         XCTAssertNil(wide.scores[3], "no integer, no score")
         let yes = try XCTUnwrap(try tokenizer.encode("y", addSpecial: false, parseSpecial: false).last)
@@ -163,6 +163,21 @@ final class ExchangeRateTests: XCTestCase {
             XCTAssertEqual(try XCTUnwrap(narrow.scores[i]), try XCTUnwrap(wide.scores[i]), accuracy: 1e-4, a)
             XCTAssertEqual(wide.tokens[i], ids.count)
         }
+        // Likelihood scores equal teacher forcing of " answer</s>" after the question, whatever the batching.
+        let likely = try VerifierScorer(model: model, tokenizer: tokenizer, method: .likelihood, chunk: 64).score(t, question: question)
+        let likelyNarrow = try VerifierScorer(model: model, tokenizer: tokenizer, method: .likelihood, chunk: 3).score(t, question: question)
+        let q = try tokenizer.encode(question, addSpecial: true, parseSpecial: false)
+        for (i, answer) in t.answers.enumerated() {
+            guard let a = answer.answer else { XCTAssertNil(likely.scores[i]); continue }
+            let ids = try tokenizer.encode(question + " " + a, addSpecial: true, parseSpecial: false) + [try XCTUnwrap(tokenizer.eos)]
+            XCTAssertEqual(Array(ids.prefix(q.count)), q)
+            model.resetCache()
+            let rows = try model.forward(.prompt(ids, allLogits: true))
+            let expected = (q.count..<ids.count).reduce(0.0) { $0 + log(TreeSampler.softmax(rows[$1 - 1], temperature: 1)[ids[$1]]) }
+            XCTAssertEqual(try XCTUnwrap(likely.scores[i]), expected, accuracy: 1e-3, a)
+            XCTAssertEqual(try XCTUnwrap(likelyNarrow.scores[i]), try XCTUnwrap(likely.scores[i]), accuracy: 1e-4, a)
+        }
+        XCTAssertGreaterThan(try XCTUnwrap(likely.scores[0]), try XCTUnwrap(likely.scores[2]), "a model trained on addition prefers 843 to 8433")
         // A problem no sample got right needs no scores: every rule scores 0 on it.
         XCTAssertEqual(try VerifierScorer(model: model, tokenizer: tokenizer).score(tally([("1", false, 3)]), question: question).scores, [])
     }

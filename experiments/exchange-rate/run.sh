@@ -92,7 +92,7 @@ unit() {
       touch "$DATA/samples/$id/done" ;;
     score)
       [ -f "$DATA/samples/$id/scored" ] && return 0
-      "$BIN" exchange-rate score --verifier "$DATA/models/verifier.gguf" --samples "$DATA/samples/$id" --temperatures "$TEMPERATURES" --threads 1
+      "$BIN" exchange-rate score --verifier "$DATA/models/verifier.gguf" --score likelihood --samples "$DATA/samples/$id" --temperatures "$TEMPERATURES" --threads 1
       touch "$DATA/samples/$id/scored" ;;
     report)
       "$BIN" exchange-rate report --runs runs/train --verifier runs/verifier/verifier.json --samples "$DATA/samples" \

@@ -80,7 +80,15 @@ public struct ExchangeRateReport: Codable, Sendable {
             }
             out += "target  frontier-cells  elasticity [95%]            dC_train/dC_infer [95%]          defined\n"
             for t in p.targets {
-                guard let e = t.rate.estimate else { continue }
+                guard let e = t.rate.estimate else {
+                    // Say why there is no rate: too few cells reach the target, or they reach it with one sample.
+                    let reached = t.requirements.count, uncensored = t.requirements.filter { $0.efficient && !$0.censored }.count
+                    if reached > 0 {
+                        out += String(format: "%-7.2f no rate: %d cells reach it, %d of them on the frontier with more than one sample\n",
+                                      t.accuracy, reached, uncensored)
+                    }
+                    continue
+                }
                 let ei = t.rate.elasticityInterval.map { "[\(fmt($0[0])), \(fmt($0[1]))]" } ?? "(too few replicates)"
                 let ri = t.rate.rateInterval.map { "[\(sci($0[0])), \(sci($0[1]))]" } ?? "-"
                 out += String(format: "%-7.2f %-15d ", t.accuracy, e.cells) + "\(fmt(e.elasticity)) \(ei)".padding(toLength: 28, withPad: " ", startingAt: 0)

@@ -1,4 +1,5 @@
 import Foundation
+import Generation
 import LlamaCore
 import Tokenizers
 
@@ -13,30 +14,54 @@ public struct ProblemScores: Codable, Equatable, Sendable {
     public var tokens: [Int]
 }
 
-/// Scores answers with a verifier trained on `ArithmeticVerificationTask`: the question and
-/// candidate go in as the verifier's prompt, and the score is how much more likely the verifier
-/// makes "yes" than "no" as its answer. Candidates go in batches of `chunk`; those of a batch
-/// share the question's cells. (Batches bound the KV cache, whose lookups scan every cell.)
+/// How a verifier scores a candidate answer.
+public enum VerifierScore: String, CaseIterable, Sendable {
+    /// log p("y") − log p("n") after "Q: …\nA: 46\nOK? ": the verifier's yes/no judgement
+    /// (`ArithmeticVerificationTask`'s items).
+    case yesNo = "yes-no"
+    /// log p(" 46" + end of text | "Q: …\nA:"): how likely the verifier model finds the answer
+    /// (a generative verifier: `ArithmeticVerificationTask` with a generation share).
+    case likelihood
+}
+
+/// Scores answers with a trained verifier model (see `VerifierScore`). Candidates go in
+/// batches of `chunk`; those of a batch share the question's cells. (Batches bound the KV
+/// cache, whose lookups scan every cell.)
 public struct VerifierScorer {
     public let model: any LanguageModel
     public let tokenizer: any Tokenizer
+    public let method: VerifierScore
     public let chunk: Int
     let yes: Int, no: Int
 
-    public init(model: any LanguageModel, tokenizer: any Tokenizer, chunk: Int = 64) throws {
+    public init(model: any LanguageModel, tokenizer: any Tokenizer, method: VerifierScore = .yesNo, chunk: Int = 64) throws {
         self.model = model
         self.tokenizer = tokenizer
+        self.method = method
         self.chunk = max(1, chunk)
         guard let y = try tokenizer.encode("y", addSpecial: false, parseSpecial: false).last,
               let n = try tokenizer.encode("n", addSpecial: false, parseSpecial: false).last, y != n else {
             throw ExperimentError.invalidTaskParameter(task: "verifier", reason: "the verifier's vocabulary has no 'y' and 'n' tokens")
         }
+        if method == .likelihood && tokenizer.eos == nil {
+            throw ExperimentError.invalidTaskParameter(task: "verifier", reason: "the verifier's vocabulary has no end-of-text token")
+        }
         yes = y; no = n
     }
 
-    /// The verifier's tokens for one candidate: its training prompt, then the space its answers begin with.
-    func tokens(question: String, candidate: String) throws -> [Int] {
-        try tokenizer.encode(ArithmeticVerificationTask.prompt(question: question, candidate: candidate) + " ", addSpecial: true, parseSpecial: false)
+    /// The verifier's tokens for one candidate, and the index of the first token it scores:
+    /// yes/no, its training prompt and the space its answers begin with (the last position is
+    /// scored); likelihood, the question, the answer and end of text (the answer's tokens are).
+    func tokens(question: String, candidate: String) throws -> (tokens: [Int], scored: Int) {
+        switch method {
+        case .yesNo:
+            let t = try tokenizer.encode(ArithmeticVerificationTask.prompt(question: question, candidate: candidate) + " ", addSpecial: true, parseSpecial: false)
+            return (t, t.count)
+        case .likelihood:
+            let q = try tokenizer.encode(question, addSpecial: true, parseSpecial: false)
+            let t = try tokenizer.encode(question + " " + candidate, addSpecial: true, parseSpecial: false) + [tokenizer.eos!]
+            return (t, zip(q, t).prefix { $0 == $1 }.count)
+        }
     }
 
     /// KV cells one batch of `chunk` candidates of up to `answerTokens` tokens needs.
@@ -53,20 +78,34 @@ public struct VerifierScorer {
         let encoded = try candidates.map { try tokens(question: question, candidate: $0.1) }
         for start in stride(from: 0, to: encoded.count, by: chunk) {
             let part = Array(encoded[start..<min(encoded.count, start + chunk)])
-            // The longest prefix the batch shares (at least the question), prefilled once.
-            var shared = part[0].count - 1
-            for e in part.dropFirst() { shared = min(shared, zip(e, part[0]).prefix { $0 == $1 }.count, e.count - 1) }
+            // The longest prefix the batch shares, prefilled once; it stops before the first
+            // position whose logits a score needs (the one predicting the first scored token).
+            var shared = part[0].tokens.count - 1
+            for e in part {
+                shared = min(shared, zip(e.tokens, part[0].tokens).prefix { $0 == $1 }.count, e.scored - 1)
+            }
             model.resetCache()
-            _ = try model.forward(.prompt(Array(part[0].prefix(shared)), sequence: 0))
+            _ = try model.forward(.prompt(Array(part[0].tokens.prefix(shared)), sequence: 0))
             var batch: [BatchEntry] = []
             for (j, e) in part.enumerated() {
                 model.copySequence(0, to: j + 1)
-                for p in shared..<e.count { batch.append(BatchEntry(token: e[p], position: p, sequence: j + 1, wantsLogits: p == e.count - 1)) }
+                for p in shared..<e.tokens.count {
+                    batch.append(BatchEntry(token: e.tokens[p], position: p, sequence: j + 1, wantsLogits: p >= e.scored - 1))
+                }
             }
-            for (j, row) in try model.forward(batch).enumerated() {
+            var rows = try model.forward(batch)[...]
+            for (j, e) in part.enumerated() {
                 let i = candidates[start + j].0
-                scores[i] = Double(row[yes]) - Double(row[no])
-                lengths[i] = part[j].count
+                let mine = rows.prefix(e.tokens.count - e.scored + 1)
+                rows = rows.dropFirst(mine.count)
+                switch method {
+                case .yesNo:
+                    scores[i] = Double(mine.last![yes]) - Double(mine.last![no])
+                case .likelihood:
+                    // Row r predicts token scored + r; the last row (after end of text) is unused.
+                    scores[i] = zip(mine.dropLast(), e.tokens[e.scored...]).reduce(0) { $0 + Sampler.logSoftmax($1.0, at: $1.1) }
+                }
+                lengths[i] = e.tokens.count
             }
         }
         return ProblemScores(problem: tally.problem, scores: scores, tokens: lengths)
