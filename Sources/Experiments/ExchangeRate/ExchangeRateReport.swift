@@ -114,6 +114,7 @@ public struct ExchangeRateReport: Codable, Sendable {
                 guard let t = p.targets.first(where: { abs($0.accuracy - target) < 1e-9 }) else { continue }
                 let colour = ri * highlight.count + ti
                 let frontier = t.requirements.filter(\.efficient).map { LinePlot.Point(x: $0.inferenceFLOPs, y: $0.trainFLOPs) }
+                guard !frontier.isEmpty else { continue }   // no cell reaches the target: nothing to draw
                 series.append(XYPlot.Series(name: "\(rule.rawValue), accuracy \(fmt(target))", points: frontier, style: .linePoints, colour: colour))
                 let others = t.requirements.filter { !$0.efficient }.map { LinePlot.Point(x: $0.inferenceFLOPs, y: $0.trainFLOPs) }
                 if !others.isEmpty { series.append(XYPlot.Series(name: "", points: others, style: .points, colour: colour)) }
