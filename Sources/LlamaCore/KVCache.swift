@@ -6,6 +6,10 @@ public struct KVCells {
     private(set) var positions: [Int32]
     private(set) var owners: [Set<Int>]
     private var freeList: [Int32]
+    /// The cells each sequence sees (the inverse of `owners`), so that finding a sequence's
+    /// cells costs its own cells, not the whole cache: best-of-N trees and servers keep
+    /// thousands of cells with few per sequence.
+    private var cellsOf: [Int: Set<Int32>] = [:]
 
     public init(capacity: Int) {
         self.capacity = capacity
@@ -24,6 +28,7 @@ public struct KVCells {
             let c = freeList.removeLast()
             positions[Int(c)] = Int32(e.position)
             owners[Int(c)] = Set(e.sequences)
+            for s in e.sequences { cellsOf[s, default: []].insert(c) }
             return c
         }
     }
@@ -31,35 +36,34 @@ public struct KVCells {
     /// Cells row `entry` may attend to: those of one of its sequences at a position ≤ its own.
     /// Cells of the batch itself count (they are stored before attention runs).
     func visible(to entry: BatchEntry) -> [Int32] {
-        var out: [Int32] = []
         let seqs = entry.sequences
-        for c in 0..<capacity where positions[c] >= 0 && positions[c] <= Int32(entry.position) {
-            if seqs.count == 1 ? owners[c].contains(seqs[0]) : !owners[c].isDisjoint(with: seqs) { out.append(Int32(c)) }
-        }
-        // Position order, not cell order: the sums then do not depend on where cells were
-        // allocated, so a sample's tokens are the same in any batch.
-        out.sort { positions[Int($0)] < positions[Int($1)] }
+        let seen = seqs.count == 1 ? (cellsOf[seqs[0]] ?? []) : seqs.reduce(into: Set<Int32>()) { $0.formUnion(cellsOf[$1] ?? []) }
+        var out = Array(seen.lazy.filter { self.positions[Int($0)] <= Int32(entry.position) })
+        // Position order (then cell order), not allocation order: the sums then do not depend
+        // on where cells were allocated, so a sample's tokens are the same in any batch.
+        out.sort { (positions[Int($0)], $0) < (positions[Int($1)], $1) }
         return out
     }
 
     /// Lets `destination` see everything `source` sees (a forked sample sharing a prompt).
     public mutating func copySequence(_ source: Int, to destination: Int) {
-        for c in 0..<capacity where owners[c].contains(source) { owners[c].insert(destination) }
+        guard let cells = cellsOf[source], source != destination else { return }
+        for c in cells { owners[Int(c)].insert(destination) }
+        cellsOf[destination, default: []].formUnion(cells)
     }
 
     /// Drops a sequence; cells nobody sees any more are freed.
     public mutating func removeSequence(_ seq: Int) {
-        for c in 0..<capacity where owners[c].contains(seq) {
-            owners[c].remove(seq)
-            if owners[c].isEmpty { free(c) }
+        guard let cells = cellsOf.removeValue(forKey: seq) else { return }
+        for c in cells.sorted() {
+            owners[Int(c)].remove(seq)
+            if owners[Int(c)].isEmpty { free(Int(c)) }
         }
     }
 
     /// The next position of a sequence (one past its highest), 0 when empty.
     public func nextPosition(of seq: Int) -> Int {
-        var p: Int32 = -1
-        for c in 0..<capacity where owners[c].contains(seq) { p = max(p, positions[c]) }
-        return Int(p) + 1
+        Int(cellsOf[seq]?.map { positions[Int($0)] }.max() ?? -1) + 1
     }
 
     public mutating func clear() { self = KVCells(capacity: capacity) }
