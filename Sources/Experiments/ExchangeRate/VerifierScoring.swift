@@ -26,7 +26,7 @@ public enum VerifierScore: String, CaseIterable, Sendable {
 
 /// Scores answers with a trained verifier model (see `VerifierScore`). Candidates go in
 /// batches of `chunk`; those of a batch share the question's cells. (Batches bound the KV
-/// cache, whose lookups scan every cell.)
+/// cache a problem with hundreds of distinct answers would otherwise need.)
 public struct VerifierScorer {
     public let model: any LanguageModel
     public let tokenizer: any Tokenizer
