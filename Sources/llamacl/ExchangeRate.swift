@@ -175,7 +175,7 @@ struct ExchangeRateReportCommand: ParsableCommand {
             let model = try SampledModelLoader.load(
                 cell: String(name[..<dash.lowerBound]), seed: seed, trainFLOPs: try SampledModelLoader.trainingFLOPs(summary: summary),
                 shape: try SampledModelLoader.shape(of: try checkpointPath(summary: summary.path)), samples: directory,
-                answerFile: ExchangeRateFiles.answers, scoreFile: ExchangeRateFiles.scores, temperatures: temps, ks: ks,
+                temperatures: temps, ks: ks,
                 verifier: verifierCost, majorityTrials: majorityTrials, problems: expected)
             if expected == nil {
                 expected = try AnswerSampling.read(directory.appendingPathComponent(ExchangeRateFiles.answers(temperature: temps[0]))).map(\.problem).sorted()
@@ -219,13 +219,6 @@ struct ExchangeRateReportCommand: ParsableCommand {
 }
 
 extension VerifierScore: ExpressibleByArgument {}
-
-/// File names inside a model's sample directory.
-enum ExchangeRateFiles {
-    static func answers(temperature t: Double) -> String { "answers-T\(formatTemperature(t)).jsonl" }
-    static func scores(temperature t: Double) -> String { "verifier-T\(formatTemperature(t)).jsonl" }
-    static func formatTemperature(_ t: Double) -> String { String(format: "%g", t) }
-}
 
 extension JSONEncoder {
     /// Sorted keys, pretty: for the small JSON files the experiments commit.

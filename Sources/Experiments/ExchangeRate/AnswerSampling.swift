@@ -3,6 +3,14 @@ import GGUF
 import LlamaCore
 import Tokenizers
 
+/// File names inside a model's sample directory: its tallies and its verifier scores, one
+/// file per temperature.
+public enum ExchangeRateFiles {
+    public static func answers(temperature t: Double) -> String { "answers-T\(formatTemperature(t)).jsonl" }
+    public static func scores(temperature t: Double) -> String { "verifier-T\(formatTemperature(t)).jsonl" }
+    public static func formatTemperature(_ t: Double) -> String { String(format: "%g", t) }
+}
+
 /// One distinct answer text among a problem's n samples.
 public struct AnswerTally: Codable, Equatable, Sendable {
     /// The generated text (stop token excluded).

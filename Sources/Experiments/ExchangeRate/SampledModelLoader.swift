@@ -30,14 +30,13 @@ public enum SampledModelLoader {
         return flops
     }
 
-    public static func load(cell: String, seed: Int, trainFLOPs: Double, shape: ModelShape, samples directory: URL,
-                            answerFile: (Double) -> String, scoreFile: (Double) -> String, temperatures: [Double], ks: [Int],
-                            verifier: VerifierCost?, majorityTrials: Int, problems expected: [Int]? = nil) throws -> SampledModel {
+    public static func load(cell: String, seed: Int, trainFLOPs: Double, shape: ModelShape, samples directory: URL, temperatures: [Double],
+                            ks: [Int], verifier: VerifierCost?, majorityTrials: Int, problems expected: [Int]? = nil) throws -> SampledModel {
         var accuracy: [Double: [SelectionRule: [[Double]]]] = [:]
         var costs: [Double: [SelectionRule: InferenceCost]] = [:]
         var levels: [String] = []
         for t in temperatures {
-            let tallies = try AnswerSampling.read(directory.appendingPathComponent(answerFile(t))).sorted { $0.problem < $1.problem }
+            let tallies = try AnswerSampling.read(directory.appendingPathComponent(ExchangeRateFiles.answers(temperature: t))).sorted { $0.problem < $1.problem }
             if let expected, tallies.map(\.problem) != expected {
                 throw ExperimentError.invalidTaskParameter(task: "exchange-rate",
                     reason: "\(directory.path) at T=\(t) has \(tallies.count) problems, not the \(expected.count) every model must share (an unfinished sample step?)")
@@ -58,7 +57,7 @@ public enum SampledModelLoader {
             var cost: [SelectionRule: InferenceCost] = [.oracle: InferenceCost(perQuery: perQuery, perSample: perSample),
                                                         .majorityVote: InferenceCost(perQuery: perQuery, perSample: perSample)]
             if let verifier {
-                let scores = Dictionary(uniqueKeysWithValues: try readScores(directory.appendingPathComponent(scoreFile(t))).map { ($0.problem, $0) })
+                let scores = Dictionary(uniqueKeysWithValues: try readScores(directory.appendingPathComponent(ExchangeRateFiles.scores(temperature: t))).map { ($0.problem, $0) })
                 table[.verifier] = try ks.map { k in
                     try tallies.map { tally in
                         guard tally.correctCount > 0 else { return 0 }
