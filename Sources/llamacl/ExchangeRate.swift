@@ -49,6 +49,7 @@ struct ExchangeRateSample: ParsableCommand {
         let temps: [Double] = try parseList(temperatures, option: "--temperatures", example: "0.7,1.0")
         let list = try AnswerSampling.problems(task: task, count: problems, seed: TrainingData.fixedHeldOutSeed)
         let gguf = try GGUFFile(path: model.model)
+        try AnswerSampling.checkHeldOut(gguf, task: task, problems: problems)
         let tokenizer = try loadTokenizer(from: gguf)
         let longest = try list.map { try tokenizer.encode($0.prompt, addSpecial: true, parseSpecial: false).count }.max() ?? 0
         let cells = TreeSampler.cells(promptTokens: longest, n: n, maxTokens: task.defaultMaxTokens)

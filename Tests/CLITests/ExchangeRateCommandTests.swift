@@ -56,6 +56,15 @@ final class ExchangeRateCommandTests: XCTestCase {
         for file in ["contours-T1.svg", "accuracy-T1-oracle.svg", "accuracy-T1-verifier.svg"] {
             XCTAssertTrue(FileManager.default.fileExists(atPath: results.appendingPathComponent(file).path), file)
         }
+        // A checkpoint that held out fewer problems than are evaluated may have trained on some: refused.
+        let narrow = dir.appendingPathComponent("narrow.gguf").path
+        let trained = try CLI.run(["train", "--task", "graded-arithmetic", "--dim", "16", "--layers", "1", "--heads", "2", "--tokens", "1024",
+                                   "--batch", "8", "--held-out", "4", "--eval-every", "0", "--threads", "1", "--out", narrow], timeout: 300)
+        XCTAssertTrue(trained.succeeded, "\(trained)")
+        let refused = try CLI.run(["exchange-rate", "sample", "-m", narrow, "--problems", "12", "--n", "4", "--temperatures", "1",
+                                   "--out", dir.appendingPathComponent("refused").path])
+        XCTAssertFalse(refused.succeeded)
+        XCTAssertTrue(refused.stderr.contains("held out only 4 problems"), "\(refused)")
         // Bad input: a summary directory with a badly named file is refused by name.
         try Data("{}".utf8).write(to: runs.appendingPathComponent("noseed.json"))
         let bad = try CLI.run(["exchange-rate", "report", "--runs", runs.path, "--samples", samples.path, "--temperatures", "1",

@@ -56,6 +56,23 @@ public enum AnswerSampling {
         return try task.problems(count: count, seed: seed).filter { seen.insert($0.prompt).inserted }
     }
 
+    /// Refuses a checkpoint trained on `task` whose training did not keep the first `problems`
+    /// evaluation problems out: one trained with fewer held-out problems, or with a per-seed
+    /// held-out set. Checkpoints of other data, and those without a provenance block, pass.
+    public static func checkHeldOut(_ gguf: GGUFFile, task: GradedArithmeticTask, problems: Int) throws {
+        guard let training = try TrainingProvenance(gguf: gguf), training.data == task.name,
+              let text = training.provenance, let object = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any] else { return }
+        let command = object["command"] as? [String] ?? []
+        if let i = command.firstIndex(of: "--held-out-set"), i + 1 < command.count, command[i + 1] != "fixed" {
+            throw ExperimentError.invalidTaskParameter(task: task.name,
+                reason: "the checkpoint was trained with --held-out-set \(command[i + 1]); the evaluation problems are the fixed held-out set, so it may have trained on them")
+        }
+        if let held = ((object["hyper_parameters"] as? [String: Any])?["held_out_items"] as? NSNumber)?.intValue, held < problems {
+            throw ExperimentError.invalidTaskParameter(task: task.name,
+                reason: "the checkpoint held out only \(held) problems in training, fewer than the \(problems) evaluated here (train with --held-out \(problems) or more, or evaluate fewer)")
+        }
+    }
+
     /// Samples every problem of `problems` not yet in `file` and appends its tally.
     public static func run(model: any LanguageModel, tokenizer: any Tokenizer, task: GradedArithmeticTask, problems: [Problem],
                            n: Int, temperature: Double, seed: UInt64, file: URL, progress: (Int, Int) -> Void = { _, _ in }) throws {
