@@ -115,26 +115,23 @@ public final class ResultStore {
     // MARK: - Reading
 
     public static func readParameters(in directory: URL) throws -> RunParameters {
-        let url = directory.appendingPathComponent(parametersFile)
-        guard let data = FileManager.default.contents(atPath: url.path) else {
-            throw ExperimentError.fileUnreadable(path: url.path, reason: "no such file")
-        }
-        do {
-            return try JSONDecoder().decode(RunParameters.self, from: data)
-        } catch {
-            throw ExperimentError.corruptResults(path: url.path, line: 1, reason: "not a valid run parameters file")
-        }
+        try readJSON(directory.appendingPathComponent(parametersFile)) { _ in "not a valid run parameters file" }
     }
 
     public static func readSummary(in directory: URL) throws -> Summary {
-        let url = directory.appendingPathComponent(summaryFile)
+        try readJSON(directory.appendingPathComponent(summaryFile)) { "not a best-of-n summary: \($0)" }
+    }
+
+    /// One JSON file of a run: a missing file and one that does not decode get different errors
+    /// (`reason` words the second from the decoding error).
+    static func readJSON<T: Decodable>(_ url: URL, reason: (Error) -> String) throws -> T {
         guard let data = FileManager.default.contents(atPath: url.path) else {
             throw ExperimentError.fileUnreadable(path: url.path, reason: "no such file")
         }
         do {
-            return try JSONDecoder().decode(Summary.self, from: data)
+            return try JSONDecoder().decode(T.self, from: data)
         } catch {
-            throw ExperimentError.corruptResults(path: url.path, line: 1, reason: "not a best-of-n summary: \(error)")
+            throw ExperimentError.corruptResults(path: url.path, line: 1, reason: reason(error))
         }
     }
 
