@@ -178,9 +178,7 @@ struct ExchangeRateReportCommand: ParsableCommand {
                 shape: try SampledModelLoader.shape(of: try checkpointPath(summary: summary.path)), samples: directory,
                 temperatures: temps, ks: ks,
                 verifier: verifierCost, majorityTrials: majorityTrials, problems: expected)
-            if expected == nil {
-                expected = try AnswerSampling.read(directory.appendingPathComponent(ExchangeRateFiles.answers(temperature: temps[0]))).map(\.problem).sorted()
-            }
+            expected = expected ?? model.problems
             models.append(model)
             inputs.append(try InputFile(role: "training-summary", path: summary.path))
             print("loaded \(name)", to: &standardError)

@@ -16,11 +16,13 @@ public struct SampledModel: Sendable {
     public var inferenceCost: [Double: [SelectionRule: InferenceCost]]
     /// Each problem's difficulty level (the task's digits per operand), in the problems' order.
     public var levels: [String]
+    /// The problems' ids, in that order.
+    public var problems: [Int]
 
     public init(cell: String, seed: Int, trainFLOPs: Double, accuracy: [Double: [SelectionRule: [[Double]]]],
-                inferenceCost: [Double: [SelectionRule: InferenceCost]], levels: [String] = []) {
+                inferenceCost: [Double: [SelectionRule: InferenceCost]], levels: [String] = [], problems: [Int] = []) {
         self.cell = cell; self.seed = seed; self.trainFLOPs = trainFLOPs; self.accuracy = accuracy; self.inferenceCost = inferenceCost
-        self.levels = levels
+        self.levels = levels; self.problems = problems
     }
 }
 

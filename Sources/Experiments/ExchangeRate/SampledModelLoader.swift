@@ -34,7 +34,7 @@ public enum SampledModelLoader {
                             ks: [Int], verifier: VerifierCost?, majorityTrials: Int, problems expected: [Int]? = nil) throws -> SampledModel {
         var accuracy: [Double: [SelectionRule: [[Double]]]] = [:]
         var costs: [Double: [SelectionRule: InferenceCost]] = [:]
-        var levels: [String] = []
+        var levels: [String] = [], problems: [Int] = []
         for t in temperatures {
             let tallies = try AnswerSampling.read(directory.appendingPathComponent(ExchangeRateFiles.answers(temperature: t))).sorted { $0.problem < $1.problem }
             if let expected, tallies.map(\.problem) != expected {
@@ -81,8 +81,9 @@ public enum SampledModelLoader {
             costs[t] = cost
             // "3x3+" → level "3 digits".
             levels = tallies.map { $0.difficulty.map { "\($0.prefix { $0.isNumber }) digits" } ?? "?" }
+            problems = tallies.map(\.problem)
         }
-        return SampledModel(cell: cell, seed: seed, trainFLOPs: trainFLOPs, accuracy: accuracy, inferenceCost: costs, levels: levels)
+        return SampledModel(cell: cell, seed: seed, trainFLOPs: trainFLOPs, accuracy: accuracy, inferenceCost: costs, levels: levels, problems: problems)
     }
 
     static func readScores(_ file: URL) throws -> [ProblemScores] {
